@@ -1,0 +1,29 @@
+"""The ``roost`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from roost import MESOS_COMPAT_VERSION, __version__
+
+app = typer.Typer(
+    name="roost",
+    help="roost: a cluster platform for Python teams (Mesos-style master and agents, and more).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """roost: a cluster platform for Python teams."""
+
+
+@app.command()
+def version() -> None:
+    """Print roost's version and the Mesos API version it speaks."""
+    typer.echo(f"roost {__version__} (Mesos API {MESOS_COMPAT_VERSION})")
+
+
+def main() -> None:
+    app()

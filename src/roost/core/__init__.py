@@ -1,0 +1,1 @@
+"""Foundations shared by every layer: resources, ids, clocks, RecordIO, HTTP helpers."""
