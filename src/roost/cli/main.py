@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from roost import MESOS_COMPAT_VERSION, __version__
+from roost.cli.master_cmd import master_command
 
 app = typer.Typer(
     name="roost",
@@ -23,6 +24,9 @@ def _root() -> None:
 def version() -> None:
     """Print roost's version and the Mesos API version it speaks."""
     typer.echo(f"roost {__version__} (Mesos API {MESOS_COMPAT_VERSION})")
+
+
+app.command("master")(master_command)
 
 
 def main() -> None:

@@ -1,22 +1,28 @@
 """The Mesos resource model: scalars, ranges and sets, by name.
 
-Scalars are kept as integer thousandths, as Mesos keeps three decimal places, so repeated
-arithmetic never drifts (``0.1 + 0.2 == 0.3`` here). Ranges are inclusive and merged; sets are
-sets of strings. Any name is allowed; ``cpus``, ``mem`` (MB), ``disk`` (MB), ``gpus`` and
-``ports`` are the standard ones.
+Scalars are kept as integer thousandths, as Mesos keeps three decimal places
+(``convertToFixed`` in ``src/common/values.cpp``), so repeated arithmetic never drifts
+(``0.1 + 0.2 == 0.3`` here). Input is rounded half up from its decimal text, so ``0.1`` is
+exactly 100 thousandths however it arrived. Ranges are inclusive and merged; sets are sets of
+strings. Any name is allowed; ``cpus``, ``mem`` (MB), ``disk`` (MB), ``gpus`` and ``ports`` are
+the standard ones. Reserved resources (roles other than ``*``) are not supported and rejected.
 
 Three textual forms are supported:
 
-* the agent flag syntax ``cpus:4;mem:4096;ports:[31000-32000];gpus:0;zones:{a,b}``;
+* the agent flag syntax ``cpus:4;mem:4096;ports:[31000-32000];gpus:0;zones:{a,b}`` (like the
+  Mesos ``--resources`` flag, a JSON list is accepted there too);
 * the Mesos JSON list ``[{"name":"cpus","type":"SCALAR","scalar":{"value":4}}, ...]``;
 * the flat object of ``/master/state`` ``{"cpus":4.0,"ports":"[31000-32000]"}`` (output only).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from roost.core.ranges import Ranges
@@ -25,9 +31,14 @@ Value = int | Ranges | frozenset[str]
 
 SCALE = 1000
 STANDARD_SCALARS = ("cpus", "gpus", "mem", "disk")
-MAX_SCALAR = 10**15  # in units: far beyond any machine, small enough to stay exact
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]{0,63}$")
-_RANGE = re.compile(r"^\s*(\d{1,10})\s*-\s*(\d{1,10})\s*$")
+#: Largest scalar accepted, in units. Thousandths stay below 10**15, so every value has at most
+#: 15 significant digits and survives the trip through a JSON double exactly.
+MAX_SCALAR = 10**12
+MAX_TEXT = 65536
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]{0,63}", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
+_SET_FORBIDDEN = frozenset("[]{};:")
+_MILLI = Decimal("0.001")
 
 
 class ResourceError(ValueError):
@@ -35,29 +46,79 @@ class ResourceError(ValueError):
 
 
 def to_millis(value: float | int | str, name: str = "value") -> int:
-    """Convert a scalar to thousandths, rounding like Mesos (to the nearest 0.001)."""
+    """Convert a scalar to thousandths, rounding half up to the nearest 0.001.
+
+    Mesos ``llround``s the binary double; rounding the decimal instead only differs for input
+    with more than three decimals (``1.0005`` gives 1001 here, 1000 in Mesos).
+    """
     try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ResourceError(f"'{name}': '{value}' is not a number") from None
-    if math.isnan(f) or math.isinf(f):
-        raise ResourceError(f"'{name}': '{value}' is not a finite number")
-    if f < 0:
-        raise ResourceError(f"'{name}': '{value}' is negative")
-    if f > MAX_SCALAR:
-        raise ResourceError(f"'{name}': '{value}' is too large")
-    return round(f * SCALE)
+        return _millis(value)
+    except ResourceError as e:
+        raise ResourceError(f"'{name}': {e}") from None
+
+
+def _millis(value: object) -> int:
+    """``to_millis`` without the name; the error message is just the reason."""
+    d: Decimal
+    if isinstance(value, bool):
+        raise ResourceError(f"{value!r} is not a number")
+    if isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ResourceError(f"'{value}' is not a finite number")
+        # repr() is the shortest text that reads back as this float: the decimal the user wrote.
+        d = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _NUMBER.fullmatch(text):
+            if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise ResourceError(f"'{value}' is not a finite number")
+            raise ResourceError(f"'{value}' is not a number")
+        d = Decimal(text)
+    else:
+        raise ResourceError(f"{value!r} is not a number")
+    if d < 0:
+        raise ResourceError(f"'{value}' is negative")
+    if d > MAX_SCALAR:
+        raise ResourceError(f"'{value}' is too large (max {MAX_SCALAR})")
+    return int(d.quantize(_MILLI, rounding=ROUND_HALF_UP).scaleb(3))
 
 
 class Resources:
-    """An immutable bag of named resources. ``a + b``, ``a - b``, ``a.contains(b)``."""
+    """An immutable bag of named resources. ``a + b``, ``a - b``, ``a.contains(b)``.
+
+    Values are ``int`` thousandths for scalars, :class:`Ranges`, or ``frozenset[str]``. One name
+    has one type; adding a scalar ``x`` to a ranges ``x`` is a :class:`ResourceError`. Empty
+    values (zero, no ranges, no items) are never stored.
+    """
 
     __slots__ = ("_v",)
 
-    def __init__(self, values: Mapping[str, Value] | None = None) -> None:
+    _v: dict[str, Value]
+
+    def __init__(self, values: Mapping[str, Value | AbstractSet[str]] | None = None) -> None:
+        """Build from ``{name: value}``; scalars are *thousandths* (see :meth:`scalars`)."""
         v: dict[str, Value] = {}
         if values:
-            for name, val in values.items():
+            for name, raw in values.items():
+                if not isinstance(name, str) or not _NAME.fullmatch(name):
+                    raise ResourceError(f"invalid resource name {name!r}")
+                val: Value
+                if type(raw) is int:
+                    if raw < 0:
+                        raise ResourceError(f"'{name}': {raw} thousandths is negative")
+                    val = raw
+                elif isinstance(raw, Ranges):
+                    val = raw
+                elif isinstance(raw, AbstractSet):
+                    if not all(isinstance(x, str) for x in raw):
+                        raise ResourceError(f"'{name}': set items must be strings")
+                    val = frozenset(raw)
+                else:
+                    raise ResourceError(
+                        f"'{name}': {raw!r} is not int thousandths, Ranges or a set of strings"
+                    )
                 if _nonempty(val):
                     v[name] = val
         self._v = v
@@ -65,14 +126,28 @@ class Resources:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def scalars(cls, **amounts: float) -> Resources:
+        """``Resources.scalars(cpus=0.5, mem=128)``: scalars in units, not thousandths."""
         return cls({k: to_millis(a, k) for k, a in amounts.items()})
 
     @classmethod
     def parse(cls, text: str) -> Resources:
-        """Parse the agent flag syntax; errors name the offending token."""
-        values: dict[str, Value] = {}
-        if len(text) > 65536:
+        """Parse the agent flag syntax; errors name the offending token.
+
+        ``cpus:4;mem:4096;ports:[31000-32000];zones:{a,b}``. Repeated names add up. ``name(*)``
+        (the default role) is accepted; any other role is rejected. The empty string is empty
+        resources. A JSON list (starting with ``[``) is read with :meth:`from_json`.
+        """
+        if not isinstance(text, str):
+            raise ResourceError(f"resources must be a string, not {type(text).__name__}")
+        if len(text) > MAX_TEXT:
             raise ResourceError("resource string is longer than 64 KiB")
+        if text.lstrip().startswith("["):
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                raise ResourceError(f"resources look like JSON but are not: {e}") from None
+            return cls.from_json(doc)
+        values: dict[str, Value] = {}
         for token in text.split(";"):
             tok = token.strip()
             if not tok:
@@ -80,13 +155,16 @@ class Resources:
             name, sep, raw = tok.partition(":")
             name = name.strip()
             raw = raw.strip()
-            if not sep or not raw:
+            if not sep or not name or not raw:
                 raise ResourceError(f"bad resource '{tok}': expected 'name:value'")
             if name.endswith("(*)"):
-                name = name[:-3]
-            if "(" in name:
-                raise ResourceError(f"bad resource '{tok}': reserved resources are not supported")
-            if not _NAME.match(name):
+                name = name[:-3].rstrip()
+            if "(" in name or ")" in name:
+                raise ResourceError(
+                    f"bad resource '{tok}': reserved resources (roles other than '*') "
+                    "are not supported"
+                )
+            if not _NAME.fullmatch(name):
                 raise ResourceError(f"bad resource '{tok}': invalid name '{name}'")
             val: Value
             if raw.startswith("["):
@@ -95,62 +173,37 @@ class Resources:
                 val = _parse_set(raw, tok)
             else:
                 try:
-                    val = to_millis(raw, name)
+                    val = _millis(raw)
                 except ResourceError as e:
                     raise ResourceError(f"bad resource '{tok}': {e}") from None
-            values[name] = _combine(values.get(name), val, tok)
+            values[name] = _combine(values.get(name), val, f"bad resource '{tok}'")
         return cls(values)
 
     @classmethod
     def from_json(cls, items: Any) -> Resources:
-        """Parse a Mesos ``Resource`` list; unknown fields are ignored, bad ones rejected."""
+        """Parse a Mesos ``Resource`` list; unknown fields are ignored, bad ones rejected.
+
+        ``role`` ``"*"`` and ``allocation_info`` (as in offers) are accepted; reservations are
+        rejected like in :meth:`parse`. Errors say where: ``resources[2] (ports): ...``.
+        """
         if not isinstance(items, list):
-            raise ResourceError("resources must be a list of Resource objects")
+            raise ResourceError(
+                f"resources must be a list of Resource objects, not {type(items).__name__}"
+            )
         values: dict[str, Value] = {}
         for i, item in enumerate(items):
             where = f"resources[{i}]"
             if not isinstance(item, dict):
-                raise ResourceError(f"{where}: expected an object")
+                raise ResourceError(f"{where}: expected an object, got {type(item).__name__}")
             name = item.get("name")
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise ResourceError(f"{where}: missing or invalid 'name'")
-            rtype = item.get("type", "SCALAR")
-            val: Value
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise ResourceError(f"{where}: missing or invalid 'name' {name!r}")
+            where = f"{where} ({name})"
             try:
-                if rtype == "SCALAR":
-                    scalar = item.get("scalar")
-                    if not isinstance(scalar, dict) or "value" not in scalar:
-                        raise ResourceError("SCALAR needs 'scalar': {'value': n}")
-                    if isinstance(scalar["value"], bool) or not isinstance(
-                        scalar["value"], int | float
-                    ):
-                        raise ResourceError("'scalar.value' must be a number")
-                    val = to_millis(scalar["value"], name)
-                elif rtype == "RANGES":
-                    rng = item.get("ranges")
-                    spans = rng.get("range", []) if isinstance(rng, dict) else None
-                    if not isinstance(spans, list):
-                        raise ResourceError("RANGES needs 'ranges': {'range': [...]}")
-                    pairs = []
-                    for r in spans:
-                        if not isinstance(r, dict):
-                            raise ResourceError("each range must be {'begin', 'end'}")
-                        b, e = r.get("begin"), r.get("end")
-                        if not _is_int(b) or not _is_int(e) or b < 0 or e < 0:
-                            raise ResourceError("range bounds must be non-negative integers")
-                        pairs.append((b, e))
-                    val = Ranges(pairs)
-                elif rtype == "SET":
-                    st = item.get("set")
-                    elems = st.get("item", []) if isinstance(st, dict) else None
-                    if not isinstance(elems, list) or not all(isinstance(x, str) for x in elems):
-                        raise ResourceError("SET needs 'set': {'item': [strings]}")
-                    val = frozenset(elems)
-                else:
-                    raise ResourceError(f"unknown type '{rtype}'")
+                val = _json_value(item)
             except (ResourceError, ValueError) as e:
-                raise ResourceError(f"{where} ({name}): {e}") from None
-            values[name] = _combine(values.get(name), val, name)
+                raise ResourceError(f"{where}: {e}") from None
+            values[name] = _combine(values.get(name), val, where)
         return cls(values)
 
     # -- access -------------------------------------------------------------------------------
@@ -200,11 +253,20 @@ class Resources:
             return other
         out = dict(self._v)
         for k, v in other._v.items():
-            out[k] = _combine(out.get(k), v, k)
+            old = out.get(k)
+            if old is None:
+                out[k] = v
+            elif isinstance(old, int) and isinstance(v, int):
+                out[k] = old + v
+            else:
+                out[k] = _combine(old, v, f"'{k}'")
         return _wrap(out)
 
     def __sub__(self, other: Resources) -> Resources:
-        """Remove ``other``; scalars floor at zero, names that become empty disappear."""
+        """Remove ``other``; scalars floor at zero, names that become empty disappear.
+
+        Names ``self`` lacks, or holds with another type, are ignored.
+        """
         if not other._v or not self._v:
             return self
         out = dict(self._v)
@@ -214,14 +276,18 @@ class Resources:
                 continue
             new: Value
             if isinstance(mine, int) and isinstance(v, int):
-                new = mine - v if mine > v else 0
-            elif isinstance(mine, Ranges) and isinstance(v, Ranges):
+                if mine > v:
+                    out[k] = mine - v
+                else:
+                    del out[k]
+                continue
+            if isinstance(mine, Ranges) and isinstance(v, Ranges):
                 new = mine - v
             elif isinstance(mine, frozenset) and isinstance(v, frozenset):
                 new = mine - v
             else:
                 continue
-            if _nonempty(new):
+            if new:
                 out[k] = new
             else:
                 del out[k]
@@ -253,6 +319,8 @@ class Resources:
 
     def pick_ports(self, count: int, name: str = "ports") -> Ranges:
         """The lowest ``count`` ports available; raises when there are not enough."""
+        if count < 0:
+            raise ResourceError(f"cannot pick a negative number ({count}) of {name}")
         have = self.ranges(name)
         if len(have) < count:
             raise ResourceError(f"need {count} {name} but only {len(have)} are available")
@@ -260,6 +328,7 @@ class Resources:
 
     # -- output -------------------------------------------------------------------------------
     def __str__(self) -> str:
+        """The agent flag syntax; :meth:`parse` reads it back."""
         parts = []
         for k, v in self._v.items():
             if isinstance(v, int):
@@ -271,6 +340,7 @@ class Resources:
         return ";".join(parts)
 
     def to_json(self, role: str | None = None) -> list[dict[str, Any]]:
+        """The Mesos ``Resource`` list; with ``role``, ``allocation_info`` as offers carry it."""
         out: list[dict[str, Any]] = []
         for k, v in self._v.items():
             item: dict[str, Any] = {"name": k}
@@ -290,7 +360,12 @@ class Resources:
         return out
 
     def to_flat(self) -> dict[str, Any]:
-        """The ``/master/state`` shape: numbers for scalars, strings for ranges and sets."""
+        """The ``/master/state`` shape: numbers for scalars, strings for ranges and sets.
+
+        ``cpus``, ``disk``, ``gpus`` and ``mem`` are always present, as in Mesos'
+        ``model(Resources)``; ranges and sets are stringified as Mesos does
+        (``[31000-32000, 33000-34000]``, ``{a, b}``).
+        """
         out: dict[str, Any] = {"cpus": 0.0, "disk": 0.0, "gpus": 0.0, "mem": 0.0}
         for k, v in self._v.items():
             if isinstance(v, int):
@@ -298,7 +373,7 @@ class Resources:
             elif isinstance(v, Ranges):
                 out[k] = str(v)
             else:
-                out[k] = "{" + ",".join(sorted(v)) + "}"
+                out[k] = "{" + ", ".join(sorted(v)) + "}"
         return out
 
 
@@ -315,10 +390,6 @@ def _nonempty(v: Value) -> bool:
     return v > 0 if isinstance(v, int) else bool(v)
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 def _fmt(millis: int) -> str:
     whole, frac = divmod(millis, SCALE)
     return str(whole) if not frac else f"{whole}.{frac:03d}".rstrip("0")
@@ -333,27 +404,51 @@ def _combine(old: Value | None, new: Value, where: str) -> Value:
         return old + new
     if isinstance(old, frozenset) and isinstance(new, frozenset):
         return old | new
-    raise ResourceError(f"bad resource '{where}': mixes value types for one name")
+    raise ResourceError(f"{where}: {_kind(new)} given for a name already holding {_kind(old)}")
+
+
+def _kind(v: Value) -> str:
+    return "a scalar" if isinstance(v, int) else "ranges" if isinstance(v, Ranges) else "a set"
+
+
+def _json_value(item: dict[str, Any]) -> Value:
+    """The value of one Mesos ``Resource`` object; errors are bare reasons."""
+    if item.get("role") not in (None, "*") or item.get("reservations") or item.get("reservation"):
+        raise ResourceError("reserved resources (roles other than '*') are not supported")
+    rtype = item.get("type")
+    if rtype == "SCALAR":
+        scalar = item.get("scalar")
+        if not isinstance(scalar, dict) or "value" not in scalar:
+            raise ResourceError("SCALAR needs 'scalar': {'value': n}")
+        value = scalar["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ResourceError(f"'scalar.value' must be a number, not {value!r}")
+        return _millis(value)
+    if rtype == "RANGES":
+        return Ranges.from_json(item.get("ranges"))
+    if rtype == "SET":
+        st = item.get("set")
+        elems = st.get("item", []) if isinstance(st, dict) else None
+        if not isinstance(elems, list) or not all(isinstance(x, str) for x in elems):
+            raise ResourceError("SET needs 'set': {'item': [strings]}")
+        return frozenset(elems)
+    if rtype is None:
+        raise ResourceError("missing 'type' (SCALAR, RANGES or SET)")
+    raise ResourceError(f"unknown type {rtype!r} (expected SCALAR, RANGES or SET)")
 
 
 def _parse_ranges(raw: str, tok: str) -> Ranges:
-    if not raw.endswith("]"):
-        raise ResourceError(f"bad resource '{tok}': ranges must look like [1-10,20-30]")
-    body = raw[1:-1].strip()
-    pairs = []
-    for part in body.split(",") if body else []:
-        m = _RANGE.match(part)
-        if not m:
-            raise ResourceError(f"bad resource '{tok}': bad range '{part.strip()}'")
-        b, e = int(m.group(1)), int(m.group(2))
-        if b > e:
-            raise ResourceError(f"bad resource '{tok}': range '{part.strip()}' ends before it begins")
-        pairs.append((b, e))
-    return Ranges(pairs)
+    try:
+        return Ranges.parse(raw)
+    except ValueError as e:
+        raise ResourceError(f"bad resource '{tok}': {e}") from None
 
 
 def _parse_set(raw: str, tok: str) -> frozenset[str]:
     if not raw.endswith("}"):
         raise ResourceError(f"bad resource '{tok}': sets must look like {{a,b}}")
-    items = [x.strip() for x in raw[1:-1].split(",") if x.strip()]
-    return frozenset(items)
+    items = [x.strip() for x in raw[1:-1].split(",")]
+    for x in items:
+        if _SET_FORBIDDEN.intersection(x):
+            raise ResourceError(f"bad resource '{tok}': bad set item '{x}'")
+    return frozenset(x for x in items if x)

@@ -1,0 +1,60 @@
+"""Helpers shared by roost's commands: running a server until SIGINT/SIGTERM, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from roost.core import logs
+
+LogLevel = Annotated[
+    str,
+    typer.Option(
+        envvar="ROOST_LOG_LEVEL",
+        help="debug, info, warning or error. Logs are key=value lines on stderr.",
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.new_event_loop
+
+
+def run_async(main: Coroutine[Any, Any, None], log_level: str = "warning") -> None:
+    """Run ``main`` until it returns or SIGINT/SIGTERM arrives; then cancel it so its
+    ``finally`` blocks shut things down cleanly (tasks killed, ports closed)."""
+    try:
+        logs.setup(log_level)
+    except ValueError as e:
+        fail(str(e))
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner_ctx:
+            runner_ctx.run(runner())
+    except OSError as e:
+        fail(str(e))
+    sys.exit(0)
