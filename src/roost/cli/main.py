@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from roost import MESOS_COMPAT_VERSION, __version__
+from roost.cli.agent_cmd import agent_command
 from roost.cli.master_cmd import master_command
+from roost.cli.up import up_command
 
 app = typer.Typer(
     name="roost",
@@ -26,7 +28,9 @@ def version() -> None:
     typer.echo(f"roost {__version__} (Mesos API {MESOS_COMPAT_VERSION})")
 
 
+app.command("up")(up_command)
 app.command("master")(master_command)
+app.command("agent")(agent_command)
 
 
 def main() -> None:

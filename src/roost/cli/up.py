@@ -1,0 +1,82 @@
+"""``roost up``: a whole one-machine cluster in one process (master + one local agent)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roost.cli.common import LogLevel, fail, run_async
+from roost.cluster.master.config import ConfigError, MasterConfig
+from roost.cluster.master.server import MasterServer
+
+
+def up_command(
+    work_dir: Annotated[
+        Path, typer.Option(envvar="ROOST_WORK_DIR", help="State and sandboxes live here.")
+    ] = Path(".roost"),
+    ip: Annotated[str, typer.Option(envvar="ROOST_IP", help="Address every server listens on.")] = "127.0.0.1",
+    master_port: Annotated[int, typer.Option(envvar="ROOST_MASTER_PORT", help="Master port.")] = 5050,
+    agent_port: Annotated[int, typer.Option(envvar="ROOST_AGENT_PORT", help="Agent port.")] = 5051,
+    resources: Annotated[
+        str | None,
+        typer.Option(envvar="ROOST_RESOURCES", help="Override the local agent's detected resources."),
+    ] = None,
+    attributes: Annotated[
+        str | None, typer.Option(envvar="ROOST_ATTRIBUTES", help="Attributes of the local agent.")
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Start a master and one local agent in this process; Ctrl-C stops everything."""
+    from roost.cluster.agent.config import AgentConfig
+    from roost.cluster.agent.config import ConfigError as AgentConfigError
+
+    try:
+        mconf = MasterConfig(ip=ip, port=master_port, work_dir=work_dir / "master")
+        mconf.validate()
+        aconf = AgentConfig(
+            master=f"{ip}:{master_port}",
+            work_dir=work_dir / "agent",
+            ip=ip,
+            port=agent_port,
+            hostname=ip,
+            resources=resources,
+            attributes=attributes,
+        )
+    except (ConfigError, AgentConfigError) as e:
+        fail(str(e))
+    run_async(_up(mconf, aconf), log_level)
+
+
+async def _up(mconf: MasterConfig, aconf: object) -> None:
+    from roost.cluster.agent.config import AgentConfig
+    from roost.cluster.agent.server import AgentServer
+
+    assert isinstance(aconf, AgentConfig)
+    console = Console(stderr=True)
+    master = MasterServer(mconf)
+    await master.start()
+    aconf.master = master.address
+    agent = AgentServer(aconf)
+    try:
+        await agent.start()
+        await asyncio.wait_for(agent.registered.wait(), 30)
+        table = Table(title="roost is up", show_header=True)
+        table.add_column("service")
+        table.add_column("endpoint")
+        base = f"http://{mconf.ip}"
+        table.add_row("master", f"{base}:{master.port}  (state: /master/state, metrics: /metrics)")
+        table.add_row("scheduler API", f"{base}:{master.port}/api/v1/scheduler")
+        table.add_row("agent", f"{base}:{agent.port}  (state: /state, sandboxes: /files/browse)")
+        table.add_row("work dir", str(mconf.work_dir.parent.resolve()))
+        console.print(table)
+        console.print(f"Try: roost run-task --master {master.address} -- echo hello   (Ctrl-C to stop)")
+        await asyncio.Event().wait()
+    finally:
+        console.print("stopping: killing tasks, closing servers")
+        await agent.stop()
+        await master.stop()
