@@ -15,22 +15,14 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
 from roost.testing.emulated_agent import EmulatedAgent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from roost.testing.processes import master_process
 
 
 async def main(agents: int, requests: int, interval: float) -> None:
@@ -136,8 +128,6 @@ async def main(agents: int, requests: int, interval: float) -> None:
             if a._task is not None:
                 a._task.cancel()
         await client.aclose()
-        proc.terminate()
-        proc.wait(10)
 
 
 async def _drain(stream: httpx.Response, offers: list[str]) -> None:
@@ -161,4 +151,9 @@ if __name__ == "__main__":
     p.add_argument("--requests", type=int, default=30)
     p.add_argument("--interval", type=float, default=1.0)
     args = p.parse_args()
-    asyncio.run(main(args.agents, args.requests, args.interval))
+    work = Path(tempfile.mkdtemp(prefix="roost-bench-"))
+    master = master_process(work, "--allocation-interval", str(args.interval)).start()
+    try:
+        asyncio.run(main(master.address, args.agents, args.requests, args.interval))
+    finally:
+        master.terminate()
