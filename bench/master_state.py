@@ -25,26 +25,7 @@ from roost.testing.emulated_agent import EmulatedAgent
 from roost.testing.processes import master_process
 
 
-async def main(agents: int, requests: int, interval: float) -> None:
-    port = free_port()
-    work = tempfile.mkdtemp(prefix="roost-bench-")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "roost",
-            "master",
-            "--port",
-            str(port),
-            "--work-dir",
-            work,
-            "--allocation-interval",
-            str(interval),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    addr = f"127.0.0.1:{port}"
+async def main(addr: str, agents: int, requests: int, interval: float) -> None:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     client = httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=limits)
     fleet: list[EmulatedAgent] = []
