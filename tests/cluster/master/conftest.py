@@ -22,7 +22,10 @@ from roost.testing.emulated_agent import EmulatedAgent
 class RawScheduler:
     """Subscribes over the v1 API and records every event."""
 
-    def __init__(self, master: str, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, master: str, info: dict[str, Any] | None = None, auto_ack: bool = True
+    ) -> None:
+        self.auto_ack = auto_ack
         self.url = f"http://{master}/api/v1/scheduler"
         self.info = info or {"user": "root", "name": "test"}
         self.framework_id: str | None = None
@@ -55,9 +58,14 @@ class RawScheduler:
                 decoder = Decoder()
                 async for chunk in resp.aiter_bytes():
                     for record in decoder.feed(chunk):
+                        event = json.loads(record)
                         async with self._new:
-                            self.events.append(json.loads(record))
+                            self.events.append(event)
                             self._new.notify_all()
+                        status = event.get("update", {}).get("status", {})
+                        if self.auto_ack and "uuid" in status:
+                            ack = {k: status[k] for k in ("agent_id", "task_id", "uuid")}
+                            asyncio.ensure_future(self.call("ACKNOWLEDGE", ack))
         except (httpx.HTTPError, asyncio.CancelledError):
             pass
         finally:

@@ -26,9 +26,11 @@ async def test_subscribe_returns_stream_id_and_subscribed_event(master: MasterSe
 
 
 async def test_offer_covers_whole_agent_and_launch_reaches_running(
-    cluster: tuple[MasterServer, EmulatedAgent], scheduler: RawScheduler
+    cluster: tuple[MasterServer, EmulatedAgent],
 ) -> None:
-    _, agent = cluster
+    master, agent = cluster
+    scheduler = RawScheduler(master.address, auto_ack=False)
+    await scheduler.subscribe()
     offer = await scheduler.offer()
     assert offer["agent_id"]["value"] == agent.agent_id
     names = {r["name"]: r for r in offer["resources"]}
@@ -46,6 +48,7 @@ async def test_offer_covers_whole_agent_and_launch_reaches_running(
             break
         await asyncio.sleep(0.02)
     assert not agent.pending
+    await scheduler.close()
 
 
 @pytest.mark.parametrize(
