@@ -26,6 +26,7 @@ class RawScheduler:
         self, master: str, info: dict[str, Any] | None = None, auto_ack: bool = True
     ) -> None:
         self.auto_ack = auto_ack
+        self._acks: set[asyncio.Future[httpx.Response]] = set()
         self.url = f"http://{master}/api/v1/scheduler"
         self.info = info or {"user": "root", "name": "test"}
         self.framework_id: str | None = None
@@ -65,7 +66,9 @@ class RawScheduler:
                         status = event.get("update", {}).get("status", {})
                         if self.auto_ack and "uuid" in status:
                             ack = {k: status[k] for k in ("agent_id", "task_id", "uuid")}
-                            asyncio.ensure_future(self.call("ACKNOWLEDGE", ack))
+                            acking = asyncio.ensure_future(self.call("ACKNOWLEDGE", ack))
+                            self._acks.add(acking)
+                            acking.add_done_callback(self._acks.discard)
         except (httpx.HTTPError, asyncio.CancelledError):
             pass
         finally:
