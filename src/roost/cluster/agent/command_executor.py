@@ -1,0 +1,172 @@
+"""The built-in command executor, run inside the agent process.
+
+Behaves like Mesos' ``mesos-executor`` (``src/launcher/executor.cpp``) for tasks with a
+``TaskInfo.command``: the executor id is the task id (``Slave::getExecutorInfo``), the agent
+sends TASK_STARTING, launches the command in its own container and sandbox, sends
+TASK_RUNNING, and on exit TASK_FINISHED (status 0), TASK_FAILED ("Command exited with status
+N", ``REASON_COMMAND_EXECUTOR_FAILED``; ``REASON_CONTAINER_LIMITATION_MEMORY`` on OOM) or
+TASK_KILLED after a kill (SIGTERM, SIGKILL after the KillPolicy grace period, 3 s by default;
+TASK_KILLING first for frameworks with the ``TASK_KILLING_STATE`` capability). A sandbox, fetch
+or exec failure is TASK_FAILED with ``REASON_CONTAINER_LAUNCH_FAILED``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from roost.cluster.agent.containerizer import LaunchSpec, Termination
+from roost.cluster.agent.errors import LaunchError
+from roost.cluster.agent.sandbox import create_sandbox
+from roost.cluster.agent.tasks import (
+    DEFAULT_KILL_GRACE,
+    Executor,
+    ExecutorState,
+    Framework,
+    Task,
+    grace_period,
+)
+from roost.core.ids import new_uuid
+from roost.core.logs import kv
+
+if TYPE_CHECKING:
+    from roost.cluster.agent.agent import Agent
+
+log = logging.getLogger(__name__)
+
+
+def executor_info(fid: str, task: dict[str, Any]) -> dict[str, Any]:
+    """The ExecutorInfo Mesos synthesises for a command task (name and source included)."""
+    tid = task["task_id"]["value"]
+    command: dict[str, Any] = task["command"] if isinstance(task.get("command"), dict) else {}
+    value = str(command.get("value", ""))
+    if command.get("shell", True):
+        shown = value if len(value) <= 15 else value[:12] + "..."
+        what = f"sh -c '{shown}'"
+    else:
+        args = ", ".join([value, *map(str, command.get("arguments") or [])])
+        what = "[" + (args if len(args) <= 15 else args[:12] + "...") + "]"
+    return {
+        "executor_id": {"value": tid},
+        "framework_id": {"value": fid},
+        "name": f"Command Executor (Task: {tid}) (Command: {what})",
+        "source": tid,
+        "command": command,
+    }
+
+
+def launch(agent: Agent, fw: Framework, info: dict[str, Any]) -> None:
+    """RUN_TASK of a command task: create its executor and start running it."""
+    fid = fw.framework_id
+    task = Task(info=info, framework_id=fid, executor_id=info["task_id"]["value"])
+    ex = Executor(
+        framework_id=fid,
+        executor_id=task.task_id,
+        info=executor_info(fid, info),
+        container_id=new_uuid(),
+        command_task=True,
+    )
+    ex.tasks[task.task_id] = task
+    fw.executors[ex.executor_id] = ex
+    ex.runner = agent.spawn(_run(agent, fw, ex, task), name=f"command-task-{task.task_id}")
+
+
+def kill(agent: Agent, ex: Executor, task: Task, kill_policy: Any) -> None:
+    """KILL_TASK: the kill policy of the kill wins over the task's, else 3 s."""
+    task.kill_requested = True
+    grace = grace_period(kill_policy)
+    if grace is None:
+        grace = grace_period(task.info.get("kill_policy"))
+    task.kill_grace = DEFAULT_KILL_GRACE if grace is None else grace
+    fw = agent.frameworks.get(ex.framework_id)
+    if fw is not None and fw.has_capability("TASK_KILLING_STATE") and task.state != "TASK_STAGING":
+        agent.task_update(ex, task, "TASK_KILLING")
+    ex.state = ExecutorState.TERMINATING
+    if ex.container is not None:
+        agent.spawn(ex.container.kill(task.kill_grace), name=f"kill-{task.task_id}")
+
+
+async def _run(agent: Agent, fw: Framework, ex: Executor, task: Task) -> None:
+    try:
+        term = await _launch_and_wait(agent, ex, task)
+        if term is not None:
+            state, reason, message = _outcome(task, term)
+            agent.task_update(ex, task, state, reason=reason, message=message)
+    finally:
+        ex.state = ExecutorState.TERMINATED
+        agent.maybe_retire(ex)
+
+
+async def _launch_and_wait(agent: Agent, ex: Executor, task: Task) -> Termination | None:
+    info = task.info
+    if task.kill_requested:
+        agent.task_update(ex, task, "TASK_KILLED", message="Task killed before it was launched")
+        return None
+    try:
+        ex.directory = create_sandbox(
+            agent.config.work_dir, agent.agent_id or "", ex.framework_id, ex.executor_id,
+            ex.container_id,
+        )  # fmt: skip
+    except (ValueError, OSError) as e:
+        _launch_failed(agent, ex, task, f"Failed to create sandbox: {e}")
+        return None
+    agent.task_update(ex, task, "TASK_STARTING")
+    resources = task.resources
+    spec = LaunchSpec(
+        container_id=ex.container_id,
+        sandbox=ex.directory,
+        command=info["command"] if isinstance(info.get("command"), dict) else {},
+        env=_environment(agent, ex, task),
+        cpus=resources.scalar("cpus") or None,
+        mem_mb=resources.scalar("mem") or None,
+    )
+    try:
+        ex.container = await agent.containerizer.launch(spec)
+    except LaunchError as e:
+        _launch_failed(agent, ex, task, e.message)
+        return None
+    if ex.state is ExecutorState.TERMINATING:  # killed while launching
+        agent.spawn(ex.container.kill(task.kill_grace or 0.0), name=f"kill-{task.task_id}")
+    else:
+        ex.state = ExecutorState.RUNNING
+        agent.task_update(ex, task, "TASK_RUNNING")
+    log.info("task running", extra=kv(task=task.task_id, pid=ex.container.pid))
+    return await ex.container.wait()
+
+
+def _launch_failed(agent: Agent, ex: Executor, task: Task, message: str) -> None:
+    log.warning("task launch failed", extra=kv(task=task.task_id, error=message))
+    agent.task_update(
+        ex,
+        task,
+        "TASK_FAILED",
+        source="SOURCE_AGENT",
+        reason="REASON_CONTAINER_LAUNCH_FAILED",
+        message=message,
+    )
+
+
+def _outcome(task: Task, term: Termination) -> tuple[str, str | None, str]:
+    if task.kill_requested:
+        return "TASK_KILLED", None, term.message
+    if term.oom:
+        return "TASK_FAILED", "REASON_CONTAINER_LIMITATION_MEMORY", term.message
+    if term.exit_code == 0:
+        return "TASK_FINISHED", None, term.message
+    return "TASK_FAILED", "REASON_COMMAND_EXECUTOR_FAILED", term.message
+
+
+def _environment(agent: Agent, ex: Executor, task: Task) -> dict[str, str]:
+    directory = str(ex.directory)
+    agent_id = agent.agent_id or ""
+    return {
+        "MESOS_TASK_ID": task.task_id,
+        "MESOS_FRAMEWORK_ID": ex.framework_id,
+        "MESOS_EXECUTOR_ID": ex.executor_id,
+        "MESOS_AGENT_ID": agent_id,
+        "MESOS_SLAVE_ID": agent_id,
+        "MESOS_CONTAINER_ID": ex.container_id,
+        "MESOS_DIRECTORY": directory,
+        "MESOS_SANDBOX": directory,
+        "MESOS_AGENT_ENDPOINT": agent.endpoint,
+    }
