@@ -232,7 +232,10 @@ class AllocatorMachine(RuleBasedStateMachine):
         held = EMPTY
         for r in self.held.values():
             held = held + Resources(dict(r.scalar_items()))
-        assert self.alloc.snapshot().offered_or_allocated == held
+        snapshot = self.alloc.snapshot()
+        assert snapshot.offered_or_allocated == held
+        assert snapshot.filters == len(self.alloc.filters())
+        assert snapshot.agents == len(self.totals)
 
 
 AllocatorMachine.TestCase.settings = settings(

@@ -63,7 +63,9 @@ def test_refuse_timeout_follows_upstream_rules(
     assert refuse_timeout(refuse_seconds, interval) == timeout
 
 
-def flt(fw: str = "fw", role: str = "*", agent: str = "a1", res: str = "cpus:4", exp: float = 10.0):
+def flt(
+    fw: str = "fw", role: str = "*", agent: str = "a1", res: str = "cpus:4", exp: float = 10.0
+) -> RefusedOfferFilter:
     return RefusedOfferFilter(fw, role, agent, R(res), exp)
 
 
@@ -116,3 +118,21 @@ def test_removing_an_agent_drops_only_its_filters() -> None:
     assert [(f.framework_id, f.agent_id) for f in filters.filters()] == [("f1", "a2")]
     filters.remove_framework("f2")  # its index entry went with the agent
     assert len(filters) == 1
+
+
+def test_the_count_follows_adds_expiry_and_removals() -> None:
+    filters = OfferFilters()
+    filters.add(flt(fw="f1", agent="a1", exp=5.0))
+    filters.add(flt(fw="f1", agent="a1", exp=50.0))
+    filters.add(flt(fw="f2", agent="a1", exp=5.0))
+    filters.add(flt(fw="f1", agent="a2", exp=5.0))
+    assert len(filters) == 4
+    filters.add(flt(fw="f1", agent="a2", exp=60.0), now=10.0)  # drops the expired one there
+    assert len(filters) == 4
+    assert not filters.is_filtered("f1", "*", "a1", R("mem:1"), now=10.0)  # drops one
+    assert len(filters) == 3 == len(filters.filters())
+    assert len(filters.filters("f1")) == 2
+    filters.remove_agent("a1")
+    assert len(filters) == 1
+    filters.remove_framework("f1")
+    assert len(filters) == 0 == len(filters.filters())

@@ -152,7 +152,7 @@ def test_weights_must_be_positive_and_finite(weight: float) -> None:
 def test_adding_a_client_twice_is_an_error() -> None:
     s = DrfSorter()
     s.add("a")
-    with pytest.raises(ValueError, match="already"):
+    with pytest.raises(ValueError, match="already known"):
         s.add("a")
 
 

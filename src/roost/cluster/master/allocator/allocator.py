@@ -85,18 +85,21 @@ class Allocator:
         candidates = list(ledger.candidates)
         self._random.shuffle(candidates)
         now = self._clock.monotonic()
-        agents, frameworks, roles = ledger.agents, ledger.frameworks, ledger.roles
-        role_sorter, filters, offer = ledger.role_sorter, self._filters, ledger.offer
-        filter_gpus = self._filter_gpus
+        agents, frameworks, filters = ledger.agents, ledger.frameworks, self._filters
+        offer, filter_gpus = ledger.offer, self._filter_gpus
+        # The sorters' lists are updated in place as allocations change (totals cannot change
+        # during a run), so fetching them once per run is enough.
+        role_order = ledger.role_sorter.ordered()
+        framework_orders = {n: (r, r.sorter.ordered()) for n, r in ledger.roles.items()}
         out: list[Allocation] = []
         for agent_id in candidates:
             agent = agents[agent_id]
             available = agent.available
             filtered = filters.has_agent(agent_id)
             gpu_agent = filter_gpus and agent.has_gpus
-            for role_name in role_sorter.ordered():
-                role = roles[role_name]
-                for framework_id in role.sorter.ordered():
+            for role_name in role_order:
+                role, framework_order = framework_orders[role_name]
+                for framework_id in framework_order:
                     fw = frameworks[framework_id]
                     policy = fw.min_allocatable
                     if not (agent.default_ok if policy is None else policy.allows(available)):
@@ -238,10 +241,9 @@ class Allocator:
             return
         timeout = refuse_timeout(refuse_seconds, self.allocation_interval)
         if timeout > 0:
-            expires = self._clock.monotonic() + timeout
-            self._filters.add(
-                RefusedOfferFilter(framework_id, fw.role, agent_id, recovered, expires)
-            )
+            now = self._clock.monotonic()
+            f = RefusedOfferFilter(framework_id, fw.role, agent_id, recovered, now + timeout)
+            self._filters.add(f, now)
 
     # -- inspection ---------------------------------------------------------------------------
     def available(self, agent_id: str) -> Resources:

@@ -75,11 +75,19 @@ class OfferFilters:
     def __init__(self) -> None:
         self._by_agent: dict[str, dict[tuple[str, str], list[RefusedOfferFilter]]] = {}
         self._by_framework: dict[str, set[tuple[str, str]]] = {}  # framework -> {(role, agent)}
+        self._count = 0
 
-    def add(self, f: RefusedOfferFilter) -> None:
+    def add(self, f: RefusedOfferFilter, now: float | None = None) -> None:
+        """Install ``f``; with ``now``, expired filters for the same key are dropped first."""
         key = (f.framework_id, f.role)
         per_agent = self._by_agent.setdefault(f.agent_id, {})
-        per_agent.setdefault(key, []).append(f)
+        found = per_agent.setdefault(key, [])
+        if now is not None and found:
+            live = [g for g in found if g.expires_at > now]
+            self._count -= len(found) - len(live)
+            found[:] = live
+        found.append(f)
+        self._count += 1
         self._by_framework.setdefault(f.framework_id, set()).add((f.role, f.agent_id))
 
     def has_agent(self, agent_id: str) -> bool:
@@ -97,8 +105,11 @@ class OfferFilters:
         found = per_agent.get(key)
         if found is None:
             return False
+        if len(found) == 1 and found[0].expires_at > now:  # the common case, without copies
+            return found[0].resources.contains(offered)
         live = [f for f in found if f.expires_at > now]
         if len(live) < len(found):
+            self._count -= len(found) - len(live)
             if live:
                 per_agent[key] = live
             else:
@@ -107,26 +118,28 @@ class OfferFilters:
 
     def filters(self, framework_id: str | None = None) -> list[RefusedOfferFilter]:
         """Installed filters (including expired ones not yet dropped), for tests and state."""
-        out: list[RefusedOfferFilter] = []
-        for per_agent in self._by_agent.values():
-            for (fw, _), found in per_agent.items():
-                if framework_id is None or fw == framework_id:
-                    out.extend(found)
-        return out
+        if framework_id is None:
+            return [f for p in self._by_agent.values() for found in p.values() for f in found]
+        return [
+            f
+            for role, agent_id in self._by_framework.get(framework_id, ())
+            for f in self._by_agent[agent_id][(framework_id, role)]
+        ]
 
     def __len__(self) -> int:
-        return sum(len(found) for p in self._by_agent.values() for found in p.values())
+        return self._count
 
     def remove_framework(self, framework_id: str) -> None:
         """Drop all of a framework's filters (REVIVE, deactivation, removal)."""
         for role, agent_id in self._by_framework.pop(framework_id, ()):
             per_agent = self._by_agent[agent_id]
-            del per_agent[(framework_id, role)]
+            self._count -= len(per_agent.pop((framework_id, role)))
             if not per_agent:
                 del self._by_agent[agent_id]
 
     def remove_agent(self, agent_id: str) -> None:
-        for framework_id, role in self._by_agent.pop(agent_id, {}):
+        for (framework_id, role), found in self._by_agent.pop(agent_id, {}).items():
+            self._count -= len(found)
             keys = self._by_framework[framework_id]
             keys.discard((role, agent_id))
             if not keys:

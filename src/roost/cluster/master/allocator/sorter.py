@@ -20,6 +20,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 
+from roost.cluster.master.allocator.errors import AllocatorError, DuplicateError
 from roost.core.resources import Resources
 
 Quantities = tuple[tuple[str, int], ...]
@@ -94,7 +95,7 @@ class DrfSorter:
     # -- clients ------------------------------------------------------------------------------
     def add(self, client: str, *, active: bool = True) -> None:
         if client in self._clients:
-            raise ValueError(f"client '{client}' is already in the sorter")
+            raise DuplicateError("sorter client", client)
         c = _Client(client, self._weights.get(client, 1.0), False)
         self._clients[client] = c
         if active:
@@ -135,7 +136,7 @@ class DrfSorter:
     def set_weight(self, client: str, weight: float) -> None:
         """Weights may be set before the client exists (upstream ``updateWeight``)."""
         if not weight > 0 or weight == float("inf"):
-            raise ValueError(f"weight of '{client}' must be a positive finite number, not {weight}")
+            raise AllocatorError(f"weight of '{client}' must be positive and finite, not {weight}")
         self._weights[client] = weight
         c = self._clients.get(client)
         if c is not None:
@@ -188,6 +189,10 @@ class DrfSorter:
         key = (raw / c.weight, c.count, client)
         if c.active:
             order, names = self._order, self._names
+            if len(order) == 1:  # common for a role's framework sorter: nothing to reorder
+                order[0] = key
+                c.key = key
+                return
             i = bisect_left(order, c.key)
             del order[i]
             del names[i]
@@ -228,7 +233,11 @@ class DrfSorter:
         return list(self.ordered())
 
     def ordered(self) -> list[str]:
-        """Like :meth:`sort` but the sorter's own list: read it, do not keep or mutate it."""
+        """Like :meth:`sort` but the sorter's own list, for hot loops: do not mutate it.
+
+        Allocation changes update this list in place; it is replaced only when the cluster
+        totals change, so within one allocation run one call per sorter is enough.
+        """
         if self._version != self._totals.version:
             self._recompute()
         return self._names
