@@ -33,7 +33,10 @@ TASK_STATES = frozenset(
     }
 )
 
-AGENT_CALLS = frozenset({"SUBSCRIBE", "UPDATE", "PONG", "EXECUTOR_EXITED", "MESSAGE"})
+AGENT_CALLS = frozenset({"SUBSCRIBE", "UPDATE", "UPDATES", "PONG", "EXECUTOR_EXITED", "MESSAGE"})
+
+#: most status updates one UPDATES call may carry
+MAX_BATCHED_UPDATES = 1000
 
 
 def is_terminal(state: str) -> bool:

@@ -172,3 +172,34 @@ async def test_two_frameworks_share_agents_fairly(master: MasterServer) -> None:
         await s2.close()
         for a in agents:
             await a.stop()
+
+
+async def test_batched_updates_are_applied_in_order_all_or_nothing(master: MasterServer) -> None:
+    agent = EmulatedAgent(master.address)
+    await agent.start()
+    s = RawScheduler(master.address)
+    await s.subscribe()
+    try:
+        offer = await s.offer()
+        await s.call("ACCEPT", launch(offer, task_info("b1", offer)))
+        await s.update("b1", "TASK_RUNNING")
+        fw = {"value": s.framework_id}
+
+        def upd(state: str) -> dict[str, object]:
+            return {"framework_id": fw, "status": {"task_id": {"value": "b1"}, "state": state}}
+
+        bad = await agent.call(
+            {"type": "UPDATES", "updates": {"updates": [upd("TASK_KILLING"), upd("TASK_NOPE")]}}
+        )
+        assert bad == 400
+        ok = await agent.call(
+            {"type": "UPDATES", "updates": {"updates": [upd("TASK_KILLING"), upd("TASK_KILLED")]}}
+        )
+        assert ok == 202
+        await s.update("b1", "TASK_KILLED")
+        states = [e["update"]["status"]["state"] for e in s.events if e["type"] == "UPDATE"]
+        assert states[-2:] == ["TASK_KILLING", "TASK_KILLED"]
+        assert states.count("TASK_KILLING") == 1, "the rejected batch applied nothing"
+    finally:
+        await s.close()
+        await agent.stop()

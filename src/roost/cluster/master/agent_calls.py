@@ -10,7 +10,7 @@ from typing import Any
 from roost.cluster.master.agents import AgentHandling
 from roost.cluster.master.calls import bad, payload, required_id
 from roost.cluster.master.model import Agent, Task
-from roost.cluster.protocol import TASK_STATES, is_terminal, ref
+from roost.cluster.protocol import MAX_BATCHED_UPDATES, TASK_STATES, is_terminal, ref
 from roost.core.resources import Resources
 
 log = logging.getLogger("roost.master")
@@ -22,6 +22,20 @@ class AgentCalls(AgentHandling):
             self.pong(agent)
         elif ctype == "UPDATE":
             self._agent_update(agent, payload(call, ctype))
+        elif ctype == "UPDATES":
+            batch = payload(call, ctype).get("updates")
+            if not isinstance(batch, list) or len(batch) > MAX_BATCHED_UPDATES:
+                raise bad(
+                    f"'updates.updates' must be a list of at most {MAX_BATCHED_UPDATES} updates"
+                )
+            for i, upd in enumerate(batch):
+                if not isinstance(upd, dict):
+                    raise bad(f"'updates.updates[{i}]' must be an object")
+            # Validate the whole batch before applying any of it: all or nothing.
+            for upd in batch:
+                self._check_update(upd)
+            for upd in batch:
+                self._agent_update(agent, upd)
         elif ctype == "EXECUTOR_EXITED":
             self._executor_exited(agent, payload(call, ctype))
         elif ctype == "MESSAGE":
@@ -29,15 +43,14 @@ class AgentCalls(AgentHandling):
         else:
             raise bad(f"'{ctype}' is not a call an agent can make after SUBSCRIBE")
 
-    def _agent_update(self, agent: Agent, upd: dict[str, Any]) -> None:
-        fid = required_id(upd, "framework_id", "update")
+    def _check_update(self, upd: dict[str, Any]) -> None:
+        required_id(upd, "framework_id", "update")
         status = upd.get("status")
         if not isinstance(status, dict):
             raise bad("Expecting 'update.status' to be present")
-        tid = required_id(status, "task_id", "update.status")
-        state = status.get("state")
-        if state not in TASK_STATES:
-            raise bad(f"'update.status.state' is not a task state: {str(state)[:40]}")
+        required_id(status, "task_id", "update.status")
+        if status.get("state") not in TASK_STATES:
+            raise bad(f"'update.status.state' is not a task state: {str(status.get('state'))[:40]}")
         uuid = status.get("uuid")
         if uuid is not None:
             try:
@@ -45,6 +58,14 @@ class AgentCalls(AgentHandling):
                     raise ValueError
             except (binascii.Error, ValueError, TypeError):
                 raise bad("'update.status.uuid' must be 16 bytes, base64") from None
+
+    def _agent_update(self, agent: Agent, upd: dict[str, Any]) -> None:
+        self._check_update(upd)
+        fid = upd["framework_id"]["value"]
+        status = upd["status"]
+        tid = status["task_id"]["value"]
+        state = status["state"]
+        uuid = status.get("uuid")
         status.setdefault("agent_id", ref(agent.agent_id))
         self.counters["valid_status_updates"] += 1
         fw = self.frameworks.get(fid)
