@@ -7,6 +7,7 @@ import typer
 from roost import MESOS_COMPAT_VERSION, __version__
 from roost.cli.agent_cmd import agent_command
 from roost.cli.master_cmd import master_command
+from roost.cli.run_task import run_task_command
 from roost.cli.up import up_command
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ def version() -> None:
 app.command("up")(up_command)
 app.command("master")(master_command)
 app.command("agent")(agent_command)
+app.command("run-task")(run_task_command)
 
 
 def main() -> None:

@@ -159,7 +159,7 @@ async def run_task(
 def run_task_command(
     command: Annotated[
         list[str],
-        typer.Argument(help="The command and its arguments, after '--'.", metavar="CMD..."),
+        typer.Argument(help="The command and its arguments, after '--'.", metavar="CMD"),
     ],
     master: Annotated[
         str, typer.Option(envvar="ROOST_MASTER", help="The master, host:port.")

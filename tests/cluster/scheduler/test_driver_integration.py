@@ -295,3 +295,19 @@ async def test_run_task_cli_exits_1_when_the_task_fails(cluster: Cluster) -> Non
     code, out, _ = await _run_task_cli("--master", cluster.address, "--env", "X=3", "--", "exit $X")
     assert code == 1
     assert "TASK_FAILED" in out
+
+
+async def test_the_example_framework_runs_a_command(cluster: Cluster) -> None:
+    script = Path(__file__).parents[3] / "examples" / "run_task.py"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        cluster.address,
+        "echo hello",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "TASK_FINISHED" in out.decode()

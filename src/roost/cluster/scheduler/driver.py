@@ -46,7 +46,13 @@ _Item = Callable[[], Awaitable[None]] | None
 
 
 class SchedulerDriver(SchedulerCalls):
-    """``await driver.start()``, then react in ``scheduler`` callbacks; ``await driver.stop()``."""
+    """One framework's connection to the master.
+
+    ``await driver.start()``, react in ``scheduler`` callbacks, ``await driver.stop()``. Give
+    ``framework_info["failover_timeout"]`` (seconds) for the framework and its tasks to outlive
+    a broken stream or a master restart: Mesos' default of 0 removes the framework as soon as
+    its stream breaks. A missing ``framework_info["user"]`` becomes the current user.
+    """
 
     def __init__(
         self,
