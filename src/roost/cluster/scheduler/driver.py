@@ -90,6 +90,8 @@ class SchedulerDriver(SchedulerCalls):
         self._done = asyncio.Event()
         self._wake = asyncio.Event()
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._acks: set[asyncio.Future[None]] = set()
+        self._ack_slots = asyncio.Semaphore(16)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = self._closed = self._finished = False
         self._stream_http = transport.new_client(httpx.Timeout(CALL_TIMEOUT, read=None))
@@ -269,6 +271,16 @@ class SchedulerDriver(SchedulerCalls):
         )
         uuid = status.get("uuid")
         if uuid and agent_id and task_id:  # master-generated updates have no uuid
+            # Acknowledge in the background: the next event need not wait for this round
+            # trip, so a burst of updates is acknowledged over several connections at once.
+            ack = asyncio.ensure_future(self._acknowledge_later(agent_id, task_id, uuid))
+            self._acks.add(ack)
+            ack.add_done_callback(self._acks.discard)
+
+    async def _acknowledge_later(self, agent_id: str, task_id: str, uuid: str) -> None:
+        async with self._ack_slots:
+            if self._closed:
+                return
             try:
                 await self.acknowledge(agent_id, task_id, uuid)
             except SchedulerError as e:
