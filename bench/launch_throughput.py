@@ -88,7 +88,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="roost-launch-"))
     master = master_process(work / "m", "--allocation-interval", "0.1").start()
     agent = agent_process(
-        master.address, work / "a", "--resources", "cpus:64;mem:65536;disk:10000", "--cgroups", "off"
+        master.address,
+        work / "a",
+        "--resources",
+        "cpus:64;mem:65536;disk:10000",
+        "--cgroups",
+        "off",
     ).start()
     try:
         wait_until(lambda: master.get("/metrics/snapshot").json()["master/slaves_active"] == 1)
@@ -101,10 +106,14 @@ def main() -> None:
         lats.sort()
         r, b = statistics.median(roost_rates), statistics.median(bare_rates)
         print(f"machine: {os.cpu_count()} cores; {args.tasks} tasks x {args.rounds} rounds")
-        print(f"roost ACCEPT->RUNNING: median {r:.0f} tasks/s  (rounds: {', '.join(f'{x:.0f}' for x in roost_rates)})")
+        print(
+            f"roost ACCEPT->RUNNING: median {r:.0f} tasks/s  (rounds: {', '.join(f'{x:.0f}' for x in roost_rates)})"
+        )
         print(f"bare subprocess spawn+wait loop: median {b:.0f} procs/s")
         print(f"ratio roost / bare: {r / b:.2f}")
-        print(f"per-task ACCEPT->RUNNING latency: p50 {lats[len(lats) // 2]:.0f} ms  p99 {lats[int(len(lats) * 0.99) - 1]:.0f} ms")
+        print(
+            f"per-task ACCEPT->RUNNING latency: p50 {lats[len(lats) // 2]:.0f} ms  p99 {lats[int(len(lats) * 0.99) - 1]:.0f} ms"
+        )
     finally:
         agent.terminate()
         master.terminate()

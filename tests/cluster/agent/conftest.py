@@ -192,9 +192,7 @@ StartAgent = Callable[..., Awaitable[AgentServer]]
 
 
 @pytest.fixture
-async def start_agent(
-    master: FakeMaster, tmp_path: Path
-) -> AsyncIterator[StartAgent]:
+async def start_agent(master: FakeMaster, tmp_path: Path) -> AsyncIterator[StartAgent]:
     started: list[AgentServer] = []
 
     async def start(register: bool = True, **over: Any) -> AgentServer:

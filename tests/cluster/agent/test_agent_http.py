@@ -8,7 +8,9 @@ import pytest
 from roost.cluster.agent.server import AgentServer
 
 
-@pytest.mark.parametrize("path", ["/state", "/state.json", "/slave(1)/state", "/slave(1)/state.json"])
+@pytest.mark.parametrize(
+    "path", ["/state", "/state.json", "/slave(1)/state", "/slave(1)/state.json"]
+)
 async def test_state_has_the_mesos_agent_shape(
     master, agent: AgentServer, http: httpx.AsyncClient, path: str
 ):

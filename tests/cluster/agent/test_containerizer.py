@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -54,6 +55,14 @@ async def run(cz: Containerizer, tmp: Path, command: dict[str, Any] | str, **kw:
     container = await cz.launch(spec(tmp, command, **kw))
     await asyncio.wait_for(container.wait(), 10)
     return container
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def gone(pid: int) -> bool:
@@ -264,6 +273,23 @@ async def test_a_missing_uri_fails_the_launch(cz: Containerizer, tmp_path: Path)
     with pytest.raises(FetchError, match="/no/such/uri"):
         await cz.launch(spec(tmp_path, {"value": "true", "uris": [{"value": "/no/such/uri"}]}))
     assert cz.containers() == []
+
+
+needs_nobody = pytest.mark.skipif(
+    os.geteuid() != 0 or not _has_user("nobody"), reason="needs root and a 'nobody' user"
+)
+
+
+@needs_nobody
+async def test_command_user_runs_the_task_as_that_user(tmp_path: Path) -> None:
+    tmp_path.chmod(0o700)  # the sandbox is entered as root, then the task drops to the user
+    cz = Containerizer(tmp_path, cgroups=None)
+    c = await run(cz, tmp_path, {"value": "id -un; touch mine", "user": "nobody"})
+    assert (c.sandbox / "stdout").read_text() == "nobody\n"
+    assert (c.sandbox / "mine").owner() == "nobody"
+    as_agent = Containerizer(tmp_path, cgroups=None, switch_user=False)
+    c = await run(as_agent, tmp_path, {"value": "id -un", "user": "nobody"})
+    assert (c.sandbox / "stdout").read_text() == "root\n"
 
 
 def test_children_are_reaped_under_uvloop(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -17,7 +19,7 @@ from roost.cluster.agent.server import AgentServer
 from roost.cluster.agent.tasks import ExecutorState
 from roost.core.recordio import Decoder
 
-PYMESOS_EXECUTOR = '''
+PYMESOS_EXECUTOR = """
 import sys, threading
 from pymesos import MesosExecutorDriver, Executor
 
@@ -48,7 +50,7 @@ class Echo(Executor):
 if __name__ == "__main__":
     Driver(Echo(), use_addict=True).run()
     print("EXITING", flush=True)
-'''
+"""
 
 
 def executor_info(eid: str, cmd: str) -> dict[str, Any]:
@@ -130,7 +132,11 @@ async def test_http_executor_subscribes_gets_launch_and_its_updates_are_acknowle
         master.send(
             {
                 "type": "MESSAGE",
-                "message": {"framework_id": {"value": "FW1"}, "executor_id": {"value": "E1"}, "data": "aGk="},
+                "message": {
+                    "framework_id": {"value": "FW1"},
+                    "executor_id": {"value": "E1"},
+                    "data": "aGk=",
+                },
             }
         )
         assert await events.next() == {"type": "MESSAGE", "message": {"data": "aGk="}}
@@ -170,7 +176,10 @@ async def test_pymesos_executor_runs_a_task_and_exits_on_shutdown(
     master.send(
         {
             "type": "SHUTDOWN_EXECUTOR",
-            "shutdown_executor": {"framework_id": {"value": "FW1"}, "executor_id": {"value": "pyexec"}},
+            "shutdown_executor": {
+                "framework_id": {"value": "FW1"},
+                "executor_id": {"value": "pyexec"},
+            },
         }
     )
     await master.eventually(lambda: bool(master.calls_of("EXECUTOR_EXITED")), timeout=10)
@@ -270,7 +279,9 @@ async def test_calls_for_unknown_or_unsubscribed_executors(
     r = await http.post("/api/v1/executor", json=call("HEARTBEAT", eid="other"))
     assert r.status_code == 400 and "Executor 'other'" in r.text
     status = {"task_id": {"value": "t5"}, "state": "TASK_RUNNING", "uuid": new_uuid()}
-    r = await http.post("/api/v1/executor", json=call("UPDATE", eid="E5", update={"status": status}))
+    r = await http.post(
+        "/api/v1/executor", json=call("UPDATE", eid="E5", update={"status": status})
+    )
     assert r.status_code == 403
 
 
@@ -293,9 +304,7 @@ async def test_bad_updates_from_a_subscribed_executor(
             assert r.status_code == 400 and text in r.text, r.text
 
 
-async def test_oversized_body_is_refused(
-    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-):
+async def test_oversized_body_is_refused(http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(executor_api, "MAX_BODY", 1024)
     r = await http.post("/api/v1/executor", json=call("HEARTBEAT", pad="x" * 2000))
     assert r.status_code == 413
@@ -303,3 +312,79 @@ async def test_oversized_body_is_refused(
 
 async def test_get_is_not_allowed(http: httpx.AsyncClient):
     assert (await http.get("/api/v1/executor")).status_code == 405
+
+
+async def test_task_group_is_launched_as_one_launch_group(
+    master, agent: AgentServer, http: httpx.AsyncClient
+):
+    tasks = [
+        {"name": n, "task_id": {"value": n}, "agent_id": {"value": "FAKE-S0"}, "resources": []}
+        for n in ("g1", "g2")
+    ]
+    group = {
+        "framework_info": {"id": {"value": "FW1"}, "name": "fw", "user": "nobody"},
+        "executor": executor_info("EG", "exec sleep 30"),
+        "task_group": {"tasks": tasks},
+    }
+    master.send({"type": "RUN_TASK_GROUP", "run_task_group": group})
+    await master.eventually(lambda: bool(agent.agent.frameworks))
+    async with http.stream(
+        "POST", "/api/v1/executor", json=call("SUBSCRIBE", "EG", subscribe={})
+    ) as resp:
+        events = EventReader(resp)
+        assert (await events.next())["type"] == "SUBSCRIBED"
+        launch = await events.next()
+        assert launch["type"] == "LAUNCH_GROUP"
+        ids = [t["task_id"]["value"] for t in launch["launch_group"]["task_group"]["tasks"]]
+        assert ids == ["g1", "g2"]
+
+
+async def test_executor_exit_fails_the_tasks_it_never_finished(
+    master, agent: AgentServer, http: httpx.AsyncClient
+):
+    master.auto_ack = True
+    master.run_task("t7", executor=executor_info("E7", "exec sleep 30"))
+    await master.eventually(lambda: bool(agent.agent.frameworks))
+    ex = agent.agent.frameworks["FW1"].executors["E7"]
+    async with http.stream(
+        "POST", "/api/v1/executor", json=call("SUBSCRIBE", "E7", subscribe={})
+    ) as resp:
+        events = EventReader(resp)
+        assert (await events.next())["type"] == "SUBSCRIBED"
+        assert (await events.next())["type"] == "LAUNCH"
+        assert ex.container is not None
+        os.kill(ex.container.pid, signal.SIGKILL)
+        failed = await master.wait_for_update("t7", "TASK_FAILED")
+    assert failed["reason"] == "REASON_EXECUTOR_TERMINATED"
+    assert failed["source"] == "SOURCE_AGENT"
+    exited = master.calls_of("EXECUTOR_EXITED")[0]["executor_exited"]
+    assert exited["status"] == signal.SIGKILL
+    await master.eventually(lambda: not agent.agent.frameworks)
+
+
+async def test_shutdown_framework_stops_its_executors_and_tasks(
+    master, agent: AgentServer, http: httpx.AsyncClient
+):
+    master.auto_ack = True
+    master.run_task("cmd", "exec sleep 30")
+    master.run_task("t8", executor=executor_info("E8", "exec sleep 30"))
+    await master.wait_for_update("cmd", "TASK_RUNNING")
+    pids = [
+        ex.container.pid for ex in agent.agent.frameworks["FW1"].executors.values() if ex.container
+    ]
+    master.send(
+        {"type": "SHUTDOWN_FRAMEWORK", "shutdown_framework": {"framework_id": {"value": "FW1"}}}
+    )
+    await master.wait_for_update("cmd", "TASK_KILLED")
+    await master.eventually(lambda: not agent.agent.frameworks, timeout=5)
+    assert list(agent.agent.updates.pending()) == []
+    for pid in pids:
+        await master.eventually(lambda pid=pid: not _alive(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

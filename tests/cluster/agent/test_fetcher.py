@@ -44,7 +44,7 @@ def source(tmp_path: Path) -> Path:
 def http_base(source: Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(source))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from roost import MESOS_COMPAT_VERSION
-from roost.cluster.agent import command_executor, custom_executor
+from roost.cluster.agent import command_executor, custom_executor, events
 from roost.cluster.agent.config import AgentConfig
 from roost.cluster.agent.master_link import load_agent_id, save_agent_id
 from roost.cluster.agent.status_updates import (
@@ -32,7 +32,6 @@ from roost.cluster.agent.tasks import (
     Framework,
     Task,
     make_status,
-    value_of,
 )
 from roost.core.clock import Clock
 from roost.core.logs import kv
@@ -126,16 +125,18 @@ class Agent:
             message=message,
             reason=reason,
         )
-        self.record_update(ex, status)
+        self.record_update(ex.framework_id, status, ex)
 
-    def record_update(self, ex: Executor, status: dict[str, Any]) -> Recorded:
+    def record_update(
+        self, framework_id: str, status: dict[str, Any], ex: Executor | None = None
+    ) -> Recorded:
         """Record a status in the update manager, apply it to the task, forward it if due."""
-        update = StatusUpdate(ex.framework_id, status)
+        update = StatusUpdate(framework_id, status)
         recorded = self.updates.record(update)
         if recorded in (Recorded.DUPLICATE, Recorded.TERMINATED):
             log.info("ignoring status update", extra=kv(task=update.task_id, why=recorded.value))
             return recorded
-        task = ex.find(update.task_id)
+        task = ex.find(update.task_id) if ex is not None else None
         if task is not None and not task.terminal:
             task.state = update.state
             task.latest = status
@@ -147,6 +148,20 @@ class Agent:
             self._forward(update)
             self._wakeup.set()
         return recorded
+
+    def acknowledge(self, framework_id: str, task_id: str, uuid: str) -> None:
+        """The framework acknowledged an update: send the task's next one, or complete it."""
+        ack = self.updates.acknowledge(framework_id, task_id, uuid)
+        if not ack.matched:
+            log.info("ignoring unexpected acknowledgement", extra=kv(task=task_id, uuid=uuid))
+            return
+        if ack.next is not None:
+            self._forward(ack.next)
+            self._wakeup.set()
+        if ack.terminal:
+            found = self.find_task(framework_id, task_id)
+            if found is not None:
+                self.complete_task(*found)
 
     def _forward(self, update: StatusUpdate) -> None:
         if self.link is not None and self.link.subscribed:
@@ -230,68 +245,9 @@ class Agent:
         self.registered.clear()
 
     def on_event(self, event: dict[str, Any]) -> None:
-        etype = event.get("type")
-        body = event.get(str(etype).lower())
-        if not isinstance(body, dict):
-            log.warning("ignoring malformed master event", extra=kv(type=etype))
-            return
-        handler = {
-            "RUN_TASK": self._run_task,
-            "RUN_TASK_GROUP": self._run_task_group,
-            "KILL_TASK": self._kill_task,
-            "ACKNOWLEDGE": self._acknowledge,
-            "SHUTDOWN_FRAMEWORK": self._shutdown_framework,
-            "SHUTDOWN_EXECUTOR": self._shutdown_executor,
-            "MESSAGE": self._message,
-        }.get(str(etype))
-        if handler is None:
-            log.warning("ignoring unknown master event", extra=kv(type=etype))
-            return
-        handler(body)
+        events.dispatch(self, event)
 
-    # -- events -------------------------------------------------------------------------------
-    def _framework(self, info: Any) -> Framework | None:
-        fid = value_of(info.get("id")) if isinstance(info, dict) else None
-        if fid is None:
-            return None
-        fw = self.frameworks.get(fid)
-        if fw is None:
-            fw = self.frameworks[fid] = Framework(info=info)
-        else:
-            fw.info = info
-        return fw
-
-    def _run_task(self, body: dict[str, Any]) -> None:
-        fw, task = self._framework(body.get("framework_info")), body.get("task")
-        if fw is None or not isinstance(task, dict) or value_of(task.get("task_id")) is None:
-            log.warning("ignoring RUN_TASK without framework id or task id")
-            return
-        if self._known(fw, task):
-            return
-        if isinstance(task.get("executor"), dict) and "command" not in task:
-            custom_executor.run_tasks(self, fw, task["executor"], [task], group=False)
-        else:
-            command_executor.launch(self, fw, task)
-
-    def _run_task_group(self, body: dict[str, Any]) -> None:
-        fw, executor = self._framework(body.get("framework_info")), body.get("executor")
-        group = body.get("task_group")
-        tasks = group.get("tasks") if isinstance(group, dict) else None
-        if fw is None or not isinstance(executor, dict) or not isinstance(tasks, list):
-            log.warning("ignoring malformed RUN_TASK_GROUP")
-            return
-        tasks = [t for t in tasks if isinstance(t, dict) and value_of(t.get("task_id"))]
-        if tasks and not any(self._known(fw, t) for t in tasks):
-            custom_executor.run_tasks(self, fw, executor, tasks, group=True)
-
-    def _known(self, fw: Framework, task: dict[str, Any]) -> bool:
-        tid = value_of(task.get("task_id"))
-        for ex in fw.executors.values():
-            if tid is not None and ex.find(tid) is not None:
-                log.warning("ignoring duplicate task", extra=kv(task=tid))
-                return True
-        return False
-
+    # -- bookkeeping ----------------------------------------------------------------------------
     def find_task(self, fid: str | None, tid: str | None) -> tuple[Executor, Task] | None:
         fw = self.frameworks.get(fid or "")
         for ex in fw.executors.values() if fw else ():
@@ -299,66 +255,6 @@ class Agent:
             if task is not None:
                 return ex, task
         return None
-
-    def _kill_task(self, body: dict[str, Any]) -> None:
-        fid, tid = value_of(body.get("framework_id")), value_of(body.get("task_id"))
-        found = self.find_task(fid, tid)
-        if found is None:
-            if fid and tid and not self._completed(fid, tid):
-                self._lost_unknown(fid, tid)
-            return
-        ex, task = found
-        if task.terminal or task.kill_requested:
-            return
-        if ex.command_task:
-            command_executor.kill(self, ex, task, body.get("kill_policy"))
-        else:
-            custom_executor.kill_task(self, ex, task, body.get("kill_policy"))
-
-    def _completed(self, fid: str, tid: str) -> bool:
-        fw = self.frameworks.get(fid)
-        return fw is not None and any(
-            t.task_id == tid
-            for ex in [*fw.executors.values(), *fw.completed_executors]
-            for t in ex.completed
-        )
-
-    def _lost_unknown(self, fid: str, tid: str) -> None:
-        """KILL_TASK for a task this agent does not know: TASK_LOST (Mesos ``killTask``)."""
-        status = make_status(
-            task_id=tid,
-            state="TASK_LOST",
-            agent_id=self.agent_id or "",
-            executor_id=tid,
-            container_id=None,
-            timestamp=self.clock.time(),
-            source="SOURCE_AGENT",
-            message="Task unknown to the agent",
-            reason="REASON_TASK_UNKNOWN",
-        )
-        del status["executor_id"]
-        update = StatusUpdate(fid, status)
-        if self.updates.record(update) is Recorded.FORWARD:
-            self._forward(update)
-            self._wakeup.set()
-
-    def _acknowledge(self, body: dict[str, Any]) -> None:
-        fid, tid = value_of(body.get("framework_id")), value_of(body.get("task_id"))
-        uuid = body.get("uuid")
-        if fid is None or tid is None or not isinstance(uuid, str):
-            log.warning("ignoring malformed ACKNOWLEDGE")
-            return
-        ack = self.updates.acknowledge(fid, tid, uuid)
-        if not ack.matched:
-            log.info("ignoring unexpected acknowledgement", extra=kv(task=tid, uuid=uuid))
-            return
-        if ack.next is not None:
-            self._forward(ack.next)
-            self._wakeup.set()
-        if ack.terminal:
-            found = self.find_task(fid, tid)
-            if found is not None:
-                self.complete_task(*found)
 
     def complete_task(self, ex: Executor, task: Task) -> None:
         """The terminal update was acknowledged: the task moves to ``completed_tasks``."""
@@ -391,21 +287,6 @@ class Agent:
             if fw.shutting_down:
                 self.updates.cleanup(fw.framework_id)
 
-    def _shutdown_framework(self, body: dict[str, Any]) -> None:
-        fw = self.frameworks.get(value_of(body.get("framework_id")) or "")
-        if fw is None:
-            return
-        fw.shutting_down = True
-        for ex in list(fw.executors.values()):
-            self.shutdown_executor(ex)
-            self.maybe_retire(ex)
-
-    def _shutdown_executor(self, body: dict[str, Any]) -> None:
-        fw = self.frameworks.get(value_of(body.get("framework_id")) or "")
-        ex = fw.executors.get(value_of(body.get("executor_id")) or "") if fw else None
-        if ex is not None:
-            self.shutdown_executor(ex)
-
     def shutdown_executor(self, ex: Executor) -> None:
         if ex.command_task:
             for task in ex.all_tasks():
@@ -413,14 +294,6 @@ class Agent:
                     command_executor.kill(self, ex, task, None)
         else:
             custom_executor.shutdown(self, ex)
-
-    def _message(self, body: dict[str, Any]) -> None:
-        fw = self.frameworks.get(value_of(body.get("framework_id")) or "")
-        ex = fw.executors.get(value_of(body.get("executor_id")) or "") if fw else None
-        if ex is None or ex.stream is None or not isinstance(body.get("data"), str):
-            log.info("dropping framework message for an unknown or unsubscribed executor")
-            return
-        ex.stream.send({"type": "MESSAGE", "message": {"data": body["data"]}})
 
     async def close(self) -> None:
         """Stop every background task and container (agent shutdown)."""

@@ -8,9 +8,8 @@ This is the part of the Mesos containerizer and built-in command executor
   sets argv[0] to ``value`` instead). ``CommandInfo.uris`` are fetched first.
 * The environment is the agent's, then :attr:`LaunchSpec.env` (the ``MESOS_*`` variables),
   then ``CommandInfo.environment`` (it wins). ``CommandInfo.user`` is honoured when the
-  agent runs as root (Mesos ``--switch_user``); otherwise the task runs as the agent's user.
-* stdout and stderr are appended to ``<sandbox>/stdout`` and ``<sandbox>/stderr``; the
-  working directory is the sandbox; stdin is ``/dev/null``.
+  agent runs as root (Mesos ``--switch_user``). Output is appended to ``<sandbox>/stdout``
+  and ``<sandbox>/stderr``; the working directory is the sandbox; stdin is ``/dev/null``.
 * Every task is its own session and process group, placed in its cgroup *before* it execs,
   so a kill reaches grandchildren: SIGTERM to the group, SIGKILL after the grace period
   (Mesos' ``KillPolicy`` default is 3 s). When the task's main process exits, whatever is
@@ -99,9 +98,6 @@ class Container:
         self._done: asyncio.Future[Termination] = asyncio.get_running_loop().create_future()
         self._reaper = asyncio.create_task(self._reap(), name=f"reap-{container_id}")
 
-    def __repr__(self) -> str:
-        return f"Container({self.container_id!r}, pid={self.pid}, running={self.running})"
-
     @property
     def running(self) -> bool:
         return not self._done.done()
@@ -178,9 +174,14 @@ class Containerizer:
     """Launches, tracks and kills containers under ``work_dir``."""
 
     def __init__(
-        self, work_dir: Path, *, cgroups: Cgroups | Literal["auto"] | None = "auto"
+        self,
+        work_dir: Path,
+        *,
+        cgroups: Cgroups | Literal["auto"] | None = "auto",
+        switch_user: bool = True,
     ) -> None:
         self.work_dir = Path(work_dir)
+        self.switch_user = switch_user  # Mesos --switch_user: run as CommandInfo.user if root
         self.cgroups: Cgroups | None = Cgroups.detect() if cgroups == "auto" else cgroups
         self._meta = self.work_dir / "meta" / "containers"
         self._meta.mkdir(parents=True, exist_ok=True)
@@ -198,7 +199,7 @@ class Containerizer:
         try:
             argv, executable = _argv(spec.command)
             env = _environment(spec)
-            user = _user(spec.command)
+            user = _user(spec.command) if self.switch_user else None
             spec.sandbox.mkdir(parents=True, exist_ok=True)
             await fetch_uris(spec.command.get("uris") or [], spec.sandbox)
             if user is not None:
@@ -361,7 +362,7 @@ async def _spawn(
             preexec_fn=_preexec(join, user) if join or user else None,
         )
     except (OSError, ValueError, subprocess.SubprocessError) as e:
-        what = executable or argv[0]
+        what = e.filename if isinstance(e, OSError) and e.filename else executable or argv[0]
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise LaunchError(f"Failed to execute '{what}': {reason}") from None
     finally:

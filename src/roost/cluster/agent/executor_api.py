@@ -109,7 +109,7 @@ def _subscribe(agent: Agent, ex: Executor, call: dict[str, Any]) -> Response:
         status = item.get("status") if isinstance(item, dict) else None
         if isinstance(status, dict):
             try:
-                agent.record_update(ex, _complete(agent, ex, status))
+                agent.record_update(ex.framework_id, _complete(agent, ex, status), ex)
             except HttpError as e:
                 log.warning("ignoring bad unacknowledged update", extra=kv(error=e.message))
     fw = agent.frameworks[ex.framework_id]
@@ -184,7 +184,7 @@ def _complete(agent: Agent, ex: Executor, status: Any) -> dict[str, Any]:
 
 def _update(agent: Agent, ex: Executor, call: dict[str, Any]) -> None:
     status = _complete(agent, ex, call["update"].get("status"))
-    agent.record_update(ex, status)
+    agent.record_update(ex.framework_id, status, ex)
     if ex.stream is not None:
         ack = {"task_id": status["task_id"], "uuid": status["uuid"]}
         ex.stream.send({"type": "ACKNOWLEDGED", "acknowledged": ack})
