@@ -49,7 +49,7 @@ def up_command(
         )
     except (ConfigError, AgentConfigError) as e:
         fail(str(e))
-    run_async(_up(mconf, aconf), log_level)
+    run_async(_up(mconf, aconf), log_level, use_uvloop=False)
 
 
 async def _up(mconf: MasterConfig, aconf: object) -> None:
