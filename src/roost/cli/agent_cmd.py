@@ -12,7 +12,8 @@ from roost.cli.common import LogLevel, fail, run_async
 
 def agent_command(
     master: Annotated[
-        str, typer.Option(envvar="ROOST_MASTER", help="The master as host:port (port 5050 if omitted).")
+        str,
+        typer.Option(envvar="ROOST_MASTER", help="The master as host:port (port 5050 if omitted)."),
     ] = "127.0.0.1:5050",
     ip: Annotated[str, typer.Option(envvar="ROOST_IP", help="Address to listen on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(envvar="ROOST_PORT", help="Port to listen on.")] = 5051,
@@ -39,15 +40,23 @@ def agent_command(
     ] = None,
     cgroups: Annotated[
         str,
-        typer.Option(envvar="ROOST_CGROUPS", help="'auto' (limit memory and cpu where possible) or 'off'."),
+        typer.Option(
+            envvar="ROOST_CGROUPS", help="'auto' (limit memory and cpu where possible) or 'off'."
+        ),
     ] = "auto",
     executor_registration_timeout: Annotated[
         float,
-        typer.Option(envvar="ROOST_EXECUTOR_REGISTRATION_TIMEOUT", help="Seconds a custom executor has to subscribe."),
+        typer.Option(
+            envvar="ROOST_EXECUTOR_REGISTRATION_TIMEOUT",
+            help="Seconds a custom executor has to subscribe.",
+        ),
     ] = 60.0,
     executor_shutdown_grace_period: Annotated[
         float,
-        typer.Option(envvar="ROOST_EXECUTOR_SHUTDOWN_GRACE_PERIOD", help="Seconds an executor has to shut down."),
+        typer.Option(
+            envvar="ROOST_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+            help="Seconds an executor has to shut down.",
+        ),
     ] = 5.0,
     log_level: LogLevel = "warning",
 ) -> None:

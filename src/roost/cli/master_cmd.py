@@ -27,10 +27,12 @@ def master_command(
         ),
     ] = None,
     hostname: Annotated[
-        str | None, typer.Option(envvar="ROOST_HOSTNAME", help="Advertised hostname (default: --ip).")
+        str | None,
+        typer.Option(envvar="ROOST_HOSTNAME", help="Advertised hostname (default: --ip)."),
     ] = None,
     allocation_interval: Annotated[
-        float, typer.Option(envvar="ROOST_ALLOCATION_INTERVAL", help="Seconds between allocation runs.")
+        float,
+        typer.Option(envvar="ROOST_ALLOCATION_INTERVAL", help="Seconds between allocation runs."),
     ] = 1.0,
     agent_ping_timeout: Annotated[
         float, typer.Option(envvar="ROOST_AGENT_PING_TIMEOUT", help="Seconds between agent pings.")
@@ -51,10 +53,13 @@ def master_command(
     ] = 600.0,
     offer_timeout: Annotated[
         float | None,
-        typer.Option(envvar="ROOST_OFFER_TIMEOUT", help="Rescind offers not used within this many seconds."),
+        typer.Option(
+            envvar="ROOST_OFFER_TIMEOUT", help="Rescind offers not used within this many seconds."
+        ),
     ] = None,
     heartbeat_interval: Annotated[
-        float, typer.Option(envvar="ROOST_HEARTBEAT_INTERVAL", help="Seconds between HEARTBEAT events.")
+        float,
+        typer.Option(envvar="ROOST_HEARTBEAT_INTERVAL", help="Seconds between HEARTBEAT events."),
     ] = 15.0,
     min_allocatable_resources: Annotated[
         str,

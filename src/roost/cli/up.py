@@ -19,12 +19,18 @@ def up_command(
     work_dir: Annotated[
         Path, typer.Option(envvar="ROOST_WORK_DIR", help="State and sandboxes live here.")
     ] = Path(".roost"),
-    ip: Annotated[str, typer.Option(envvar="ROOST_IP", help="Address every server listens on.")] = "127.0.0.1",
-    master_port: Annotated[int, typer.Option(envvar="ROOST_MASTER_PORT", help="Master port.")] = 5050,
+    ip: Annotated[
+        str, typer.Option(envvar="ROOST_IP", help="Address every server listens on.")
+    ] = "127.0.0.1",
+    master_port: Annotated[
+        int, typer.Option(envvar="ROOST_MASTER_PORT", help="Master port.")
+    ] = 5050,
     agent_port: Annotated[int, typer.Option(envvar="ROOST_AGENT_PORT", help="Agent port.")] = 5051,
     resources: Annotated[
         str | None,
-        typer.Option(envvar="ROOST_RESOURCES", help="Override the local agent's detected resources."),
+        typer.Option(
+            envvar="ROOST_RESOURCES", help="Override the local agent's detected resources."
+        ),
     ] = None,
     attributes: Annotated[
         str | None, typer.Option(envvar="ROOST_ATTRIBUTES", help="Attributes of the local agent.")
@@ -74,7 +80,9 @@ async def _up(mconf: MasterConfig, aconf: object) -> None:
         table.add_row("agent", f"{base}:{agent.port}  (state: /state, sandboxes: /files/browse)")
         table.add_row("work dir", str(mconf.work_dir.parent.resolve()))
         console.print(table)
-        console.print(f"Try: roost run-task --master {master.address} -- echo hello   (Ctrl-C to stop)")
+        console.print(
+            f"Try: roost run-task --master {master.address} -- echo hello   (Ctrl-C to stop)"
+        )
         await asyncio.Event().wait()
     finally:
         console.print("stopping: killing tasks, closing servers")
