@@ -34,8 +34,10 @@ class FakeMaster:
     def __init__(self, *, agent_id: str = "FAKE-S0", auto_ack: bool = False) -> None:
         self.agent_id = agent_id
         self.auto_ack = auto_ack
+        self.ping_interval = 15.0
         self.subscribes: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
+        self.raw_calls: list[dict[str, Any]] = []
         self.stream_id: str | None = None
         self._queue: asyncio.Queue[dict[str, Any] | None] | None = None
         self._server: HttpServer | None = None
@@ -76,9 +78,18 @@ class FakeMaster:
             return self._subscribe(call)
         if request.headers.get("mesos-stream-id") != self.stream_id:
             return PlainTextResponse("wrong stream id", status_code=400)
-        self.calls.append(call)
-        if self.auto_ack and call["type"] == "UPDATE":
-            self.ack(call["update"]["status"])
+        self.raw_calls.append(call)
+        if call["type"] == "UPDATES":  # a batch: observed as the UPDATEs it carries
+            batch = call["updates"]["updates"]
+            expanded = [
+                {"type": "UPDATE", "agent_id": call["agent_id"], "update": u} for u in batch
+            ]
+        else:
+            expanded = [call]
+        for c in expanded:
+            self.calls.append(c)
+            if self.auto_ack and c["type"] == "UPDATE":
+                self.ack(c["update"]["status"])
         return Response(status_code=202)
 
     def _subscribe(self, call: dict[str, Any]) -> Response:
@@ -88,7 +99,10 @@ class FakeMaster:
             self._queue.put_nowait(None)  # newest stream wins
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._queue, self.stream_id = queue, new_uuid()
-        subscribed = {"agent_id": {"value": given or self.agent_id}, "ping_interval_seconds": 15}
+        subscribed = {
+            "agent_id": {"value": given or self.agent_id},
+            "ping_interval_seconds": self.ping_interval,
+        }
         queue.put_nowait({"type": "SUBSCRIBED", "subscribed": subscribed})
 
         async def events() -> AsyncIterator[bytes]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from roost import MESOS_COMPAT_VERSION
-from roost.cluster.agent.server import AgentServer
+from roost.cluster.agent.config import AgentConfig
+from roost.cluster.agent.server import AgentServer, run_agent
 from roost.core.http import HttpServer
 
 
@@ -81,9 +83,30 @@ async def test_unacknowledged_updates_are_resent_after_resubscribing(master, age
     await master.wait_for_update("slow", "TASK_RUNNING")
 
 
+async def test_updates_ready_together_are_sent_as_one_batch(master, agent: AgentServer):
+    for name in ("b1", "b2", "b3"):
+        master.run_task(name, "exec sleep 30")
+    for name in ("b1", "b2", "b3"):
+        await master.wait_for_update(name, "TASK_STARTING")
+    await master.restart()
+    await master.eventually(lambda: len(master.subscribes) == 2)
+    await master.eventually(lambda: any(c["type"] == "UPDATES" for c in master.raw_calls))
+    batch = next(c for c in master.raw_calls if c["type"] == "UPDATES")
+    assert batch["agent_id"] == {"value": "FAKE-S0"}
+    tasks = sorted(u["status"]["task_id"]["value"] for u in batch["updates"]["updates"])
+    assert tasks == ["b1", "b2", "b3"]
+    assert all(u["framework_id"] == {"value": "FW1"} for u in batch["updates"]["updates"])
+
+
 async def test_error_event_makes_the_agent_resubscribe(master, agent: AgentServer):
     master.send({"type": "ERROR", "error": {"message": "go away"}})
     await master.eventually(lambda: len(master.subscribes) == 2)
+
+
+async def test_a_silent_master_is_given_up_after_five_ping_intervals(master, start_agent):
+    master.ping_interval = 0.1
+    await start_agent()
+    await master.eventually(lambda: len(master.subscribes) >= 2, timeout=3)
 
 
 async def test_agent_keeps_retrying_until_the_master_comes_up(master, start_agent):
@@ -108,3 +131,20 @@ async def test_redirect_to_the_leading_master_is_followed(master, start_agent):
         assert len(master.subscribes) == 1
     finally:
         await follower.stop()
+
+
+async def test_run_agent_runs_until_cancelled_then_stops(master, tmp_path):
+    config = AgentConfig(
+        master=master.address, work_dir=tmp_path / "run", ip="127.0.0.1", port=0, cgroups="off"
+    )
+    task = asyncio.create_task(run_agent(config))
+    await master.eventually(lambda: len(master.subscribes) == 1)
+    master.auto_ack = True
+    master.run_task("r1", "exec sleep 30")
+    await master.wait_for_update("r1", "TASK_RUNNING")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    sandbox = next((tmp_path / "run").glob("slaves/*/frameworks/*/executors/r1/runs/latest"))
+    assert sandbox.exists()
+    assert list((tmp_path / "run" / "meta" / "containers").glob("*.json")) == []

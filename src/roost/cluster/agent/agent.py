@@ -99,8 +99,9 @@ class Agent:
     @property
     def endpoint(self) -> str:
         """``ip:port`` of this agent as executors on this machine reach it."""
+        # pymesos splits the endpoint on ':', so wildcard binds are reached over IPv4 loopback.
         ip = self.config.ip
-        host = "127.0.0.1" if ip in ("0.0.0.0", "") else "::1" if ip == "::" else ip
+        host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
         return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
     def task_update(

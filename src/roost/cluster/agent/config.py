@@ -46,7 +46,7 @@ class AgentConfig:
     max_completed_tasks: int = 200
 
     def __post_init__(self) -> None:
-        self.work_dir = Path(self.work_dir)
+        self.work_dir = Path(self.work_dir).resolve()  # sandboxes are reported as absolute paths
         self.validate()
 
     def validate(self) -> None:

@@ -65,16 +65,15 @@ def run_tasks(
         else:
             fw.executors[ex.executor_id] = ex
             ex.runner = agent.spawn(_run(agent, ex), name=f"executor-{eid}")
-    for t in tasks:
-        ex.queued[t.task_id] = t
     if ex.state not in LIVE or ex.command_task:
         why = "ExecutorInfo has no executor_id" if eid is None else "Executor is terminating"
         for t in tasks:
+            ex.tasks[t.task_id] = t  # kept until the TASK_LOST is acknowledged
             reason = "REASON_EXECUTOR_TERMINATED"
             agent.task_update(ex, t, "TASK_LOST", source="SOURCE_AGENT", reason=reason, message=why)
-            if eid is None:
-                ex.queued.pop(t.task_id)
         return
+    for t in tasks:
+        ex.queued[t.task_id] = t
     ex.pending.append((group, [t.task_id for t in tasks]))
     if ex.stream is not None:
         deliver_queued(ex)

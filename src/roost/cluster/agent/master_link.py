@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from roost.cluster.agent.config import ConfigError, parse_master
+from roost.cluster.protocol import MAX_BATCHED_UPDATES
 from roost.core.logs import kv
 from roost.core.recordio import Decoder, RecordIOError
 
@@ -92,7 +93,9 @@ class MasterLink:
         self._tasks: list[asyncio.Task[None]] = []
         self._stream_id: str | None = None
         self._silence = DEFAULT_SILENCE_TIMEOUT
-        self._attempt: asyncio.Task[bool] | None = None
+        self._attempt: asyncio.Task[None] | None = None
+        self._got_subscribed = False
+        self._last_activity = 0.0
         self.agent_id: str | None = None
         self.master_hostname: str | None = None
 
@@ -138,41 +141,58 @@ class MasterLink:
     async def _run(self) -> None:
         backoff = self._backoff_min
         redirects = 0
-        while True:
-            was_subscribed = False
-            attempt = asyncio.create_task(self._subscribe_once())
-            self._attempt = attempt
-            try:
-                was_subscribed = await attempt
-                log.warning("master stream ended", extra=kv(master=self.master))
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is None or task.cancelling() or not attempt.cancelled():
-                    raise
-                was_subscribed = True  # reconnect() asked for a fresh stream
-            except _Redirect as r:
-                log.info("master redirected", extra=kv(to=f"{r.target[0]}:{r.target[1]}"))
-                self._target = r.target
-                redirects += 1
-                if redirects <= 3:
-                    continue
-            except (httpx.HTTPError, RecordIOError, ValueError, OSError) as e:
-                log.warning("cannot reach master", extra=kv(master=self.master, error=str(e)))
-                self._target = self._home
-            finally:
-                if self._stream_id is not None:
-                    self._stream_id = None
-                    self._handler.on_disconnected()
-            if was_subscribed:
-                backoff, redirects = self._backoff_min, 0
-            await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
-            backoff = min(backoff * 2, self._backoff_max)
+        try:
+            while True:
+                self._got_subscribed = False
+                try:
+                    await self._watch(asyncio.create_task(self._subscribe_once()))
+                except _Redirect as r:
+                    log.info("master redirected", extra=kv(to=f"{r.target[0]}:{r.target[1]}"))
+                    self._target = r.target
+                    redirects += 1
+                    if redirects <= 3:
+                        continue
+                except (httpx.HTTPError, RecordIOError, ValueError, OSError) as e:
+                    log.warning("cannot reach master", extra=kv(master=self.master, error=str(e)))
+                    self._target = self._home
+                finally:
+                    if self._stream_id is not None:
+                        self._stream_id = None
+                        self._handler.on_disconnected()
+                if self._got_subscribed:
+                    backoff, redirects = self._backoff_min, 0
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+                backoff = min(backoff * 2, self._backoff_max)
+        finally:
+            attempt = self._attempt
+            if attempt is not None and not attempt.done():
+                attempt.cancel()
+                await asyncio.gather(attempt, return_exceptions=True)
 
-    async def _subscribe_once(self) -> bool:
+    async def _watch(self, attempt: asyncio.Task[None]) -> None:
+        """Wait for one subscription to end; cancel it when the master goes silent.
+
+        The stream is read in ``attempt`` alone: httpx streams must not hop between tasks
+        (``asyncio.wait_for`` around ``__anext__`` would), or cancelling them can hang.
+        """
+        self._attempt = attempt
+        loop = asyncio.get_running_loop()
+        self._last_activity = loop.time()
+        while True:
+            done, _ = await asyncio.wait({attempt}, timeout=min(1.0, self._silence))
+            if done:
+                break
+            if loop.time() - self._last_activity > self._silence:
+                log.warning("master silent, re-subscribing", extra=kv(seconds=self._silence))
+                attempt.cancel()
+        if not attempt.cancelled():
+            attempt.result()  # raises what the attempt raised
+            log.warning("master stream ended", extra=kv(master=self.master))
+
+    async def _subscribe_once(self) -> None:
         url = self._url()
         body = json.dumps(self._handler.subscribe_call()).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        subscribed = False
         self._silence = DEFAULT_SILENCE_TIMEOUT
         async with self._stream_client.stream("POST", url, content=body, headers=headers) as resp:
             if resp.status_code == 307:
@@ -184,24 +204,17 @@ class MasterLink:
             if not stream_id:
                 raise ValueError("SUBSCRIBE response has no Mesos-Stream-Id header")
             decoder = Decoder()
-            chunks = resp.aiter_bytes().__aiter__()
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), self._silence)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    log.warning("master silent, re-subscribing", extra=kv(seconds=self._silence))
-                    break
+            loop = asyncio.get_running_loop()
+            async for chunk in resp.aiter_bytes():
+                self._last_activity = loop.time()
                 for record in decoder.feed(chunk):
                     event = json.loads(record)
                     if not isinstance(event, dict):
                         raise ValueError("event is not a JSON object")
                     if self._dispatch(event, stream_id):
-                        subscribed = True
+                        self._got_subscribed = True
                     elif event.get("type") == "ERROR":
-                        return subscribed
-        return subscribed
+                        return
 
     def _dispatch(self, event: dict[str, Any], stream_id: str) -> bool:
         """Handle one event; True when it was SUBSCRIBED."""
@@ -236,29 +249,45 @@ class MasterLink:
 
     # -- calls ------------------------------------------------------------------------------
     async def _send_loop(self) -> None:
+        """Post queued calls in order; UPDATEs ready together go as one UPDATES call."""
+        carry: dict[str, Any] | None = None
         while True:
-            call = await self._outbox.get()
-            stream_id, agent_id = self._stream_id, self.agent_id
-            if stream_id is None or agent_id is None:
-                log.debug("dropping call while unsubscribed", extra=kv(type=call["type"]))
-                continue
-            call["agent_id"] = {"value": agent_id}
-            headers = {"Content-Type": "application/json", "Mesos-Stream-Id": stream_id}
-            try:
-                resp = await self._call_client.post(
-                    self._url(), content=json.dumps(call).encode(), headers=headers
-                )
-            except httpx.HTTPError as e:
-                log.warning("call failed", extra=kv(type=call["type"], error=str(e)))
-                continue
-            if resp.status_code == 403 and self._stream_id == stream_id:
-                log.warning("master says agent is not subscribed; re-subscribing")
-                self.reconnect()
-            elif resp.status_code // 100 != 2:
-                log.warning(
-                    "call rejected",
-                    extra=kv(type=call["type"], status=resp.status_code, body=resp.text[:200]),
-                )
+            call = carry if carry is not None else await self._outbox.get()
+            carry = None
+            if call["type"] == "UPDATE":
+                batch = [call["update"]]
+                while len(batch) < MAX_BATCHED_UPDATES and not self._outbox.empty():
+                    more = self._outbox.get_nowait()
+                    if more["type"] != "UPDATE":
+                        carry = more
+                        break
+                    batch.append(more["update"])
+                if len(batch) > 1:
+                    call = {"type": "UPDATES", "updates": {"updates": batch}}
+            await self._post(call)
+
+    async def _post(self, call: dict[str, Any]) -> None:
+        stream_id, agent_id = self._stream_id, self.agent_id
+        if stream_id is None or agent_id is None:
+            log.debug("dropping call while unsubscribed", extra=kv(type=call["type"]))
+            return
+        call["agent_id"] = {"value": agent_id}
+        headers = {"Content-Type": "application/json", "Mesos-Stream-Id": stream_id}
+        try:
+            resp = await self._call_client.post(
+                self._url(), content=json.dumps(call).encode(), headers=headers
+            )
+        except httpx.HTTPError as e:
+            log.warning("call failed", extra=kv(type=call["type"], error=str(e)))
+            return
+        if resp.status_code == 403 and self._stream_id == stream_id:
+            log.warning("master says agent is not subscribed; re-subscribing")
+            self.reconnect()
+        elif resp.status_code // 100 != 2:
+            log.warning(
+                "call rejected",
+                extra=kv(type=call["type"], status=resp.status_code, body=resp.text[:200]),
+            )
 
     def _url(self) -> str:
         return f"http://{self.master}/api/v1/agent"

@@ -19,20 +19,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from roost.cluster.protocol import TERMINAL_STATES
 from roost.core.clock import Clock
 
-TERMINAL_STATES = frozenset(
-    {
-        "TASK_FINISHED",
-        "TASK_FAILED",
-        "TASK_KILLED",
-        "TASK_ERROR",
-        "TASK_LOST",
-        "TASK_DROPPED",
-        "TASK_GONE",
-        "TASK_GONE_BY_OPERATOR",
-    }
-)
+__all__ = [
+    "TERMINAL_STATES",
+    "Acknowledged",
+    "Recorded",
+    "StatusUpdate",
+    "StatusUpdateManager",
+]
 
 
 @dataclass(frozen=True)
