@@ -79,5 +79,5 @@ def agent_command(
         )
     except ConfigError as e:
         fail(str(e))
-    typer.echo(f"roost agent listening on http://{ip}:{port}, master {master}", err=True)
+    typer.echo(f"starting roost agent on http://{ip}:{port}, master {master}", err=True)
     run_async(run_agent(config), log_level, use_uvloop=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Coroutine
@@ -48,6 +49,7 @@ def run_async(
     try:
         logs.setup(log_level)
     except ValueError as e:
+        main.close()
         fail(str(e))
 
     async def runner() -> None:
@@ -62,6 +64,9 @@ def run_async(
         factory = _loop_factory() if use_uvloop else asyncio.new_event_loop
         with asyncio.Runner(loop_factory=factory) as runner_ctx:
             runner_ctx.run(runner())
-    except OSError as e:
+    except (OSError, ValueError) as e:
         fail(str(e))
+    except Exception as e:  # a startup failure: say what it was, not a traceback
+        logging.getLogger("roost").debug("fatal error", exc_info=True)
+        fail(f"{type(e).__name__}: {e}")
     sys.exit(0)

@@ -93,5 +93,5 @@ def master_command(
         config.validate()
     except ConfigError as e:
         fail(str(e))
-    typer.echo(f"roost master listening on http://{ip}:{port}", err=True)
+    typer.echo(f"starting roost master on http://{ip}:{port}", err=True)
     run_async(run_master(config), log_level)

@@ -1,0 +1,118 @@
+"""The ``roost`` command line: bad flags get a specific message and exit 2; ``roost up`` runs a
+cluster and SIGTERM leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from typer.testing import CliRunner
+
+from roost.cli.main import app
+from roost.testing.processes import RoostProcess, free_port, wait_until
+
+runner = CliRunner()
+
+BAD_FLAGS = [
+    (["master", "--port", "99999"], "--port must be between 0 and 65535"),
+    (["master", "--port", "abc"], "'abc' is not a valid integer"),
+    (["master", "--allocation-interval", "-1"], "--allocation-interval must be a positive number"),
+    (["master", "--agent-ping-timeout", "0"], "--agent-ping-timeout must be a positive number"),
+    (["master", "--max-agent-ping-timeouts", "0"], "--max-agent-ping-timeouts must be at least 1"),
+    (["master", "--offer-timeout", "-3"], "--offer-timeout must be positive"),
+    (["master", "--weights", "prod=abc"], "--weights: bad entry 'prod=abc'"),
+    (["master", "--min-allocatable-resources", "cpus:x"], "--min-allocatable-resources"),
+    (["master", "--store", "ftp://x", "--port", "0"], "unknown scheme 'ftp'"),
+    (["master", "--log-level", "loud", "--port", "0"], "log level must be one of"),
+    (["agent", "--master", "nohost:99999"], "--master port must be between 1 and 65535"),
+    (["agent", "--master", "a b"], "--master must look like host:port"),
+    (["agent", "--resources", "cpus:four"], "cpus:four"),
+    (["agent", "--attributes", "rack"], "rack"),
+    (["agent", "--port", "-1"], "--port must be between 0 and 65535"),
+    (["agent", "--ip", "not-an-ip"], "--ip must be an IP address"),
+    (["agent", "--cgroups", "maybe"], "--cgroups"),
+    (["up", "--resources", "mem:-1"], "negative"),
+    (["up", "--master-port", "70000"], "--port must be between 0 and 65535"),
+    (["run-task", "--master", "127.0.0.1:1", "--cpus", "-1", "--", "true"], "cpus"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_FLAGS)
+def test_bad_flag_gives_specific_message_and_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    # typer draws usage errors in a box: compare with the frame and wrapping removed
+    text = " ".join(result.output.replace("│", " ").split())
+    assert message in text
+
+
+def test_every_flag_reads_its_environment_variable() -> None:
+    result = runner.invoke(app, ["master"], env={"ROOST_PORT": "99999"})
+    assert result.exit_code == 2
+    assert "--port must be between 0 and 65535, got 99999" in result.output
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("up", "master", "agent", "run-task"):
+        assert command in result.output
+
+
+@pytest.mark.slow
+def test_roost_up_runs_a_task_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
+    mport, aport = free_port(), free_port()
+    up = RoostProcess(
+        [
+            "up",
+            "--work-dir",
+            str(tmp_path / ".roost"),
+            "--master-port",
+            str(mport),
+            "--agent-port",
+            str(aport),
+            "--resources",
+            "cpus:2;mem:1024",
+        ],
+        mport,
+        tmp_path / "up.log",
+    ).start()
+    marker = str(3000 + uuid.uuid4().int % 1000)
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "roost",
+            "run-task",
+            "--master",
+            up.address,
+            "--",
+            f"sleep {marker}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def sleeper() -> list[psutil.Process]:
+            return [
+                p
+                for p in psutil.process_iter(["cmdline"])
+                if p.info["cmdline"] and p.info["cmdline"][-1:] == [marker] and p.pid != os.getpid()
+            ]
+
+        wait_until(lambda: sleeper(), timeout=30)
+        state = up.get("/master/state").json()
+        assert [t["state"] for f in state["frameworks"] for t in f["tasks"]] == ["TASK_RUNNING"]
+        assert up.terminate() == 0
+        assert "roost is up" in up.log.read_text()
+        wait_until(lambda: not sleeper(), timeout=10)
+    finally:
+        client.kill()
+        client.wait()
+        up.terminate()
