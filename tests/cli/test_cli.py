@@ -20,7 +20,7 @@ runner = CliRunner()
 
 BAD_FLAGS = [
     (["master", "--port", "99999"], "--port must be between 0 and 65535"),
-    (["master", "--port", "abc"], "'abc' is not a valid integer"),
+    (["master", "--port", "abc"], "Invalid value for '--port'"),
     (["master", "--allocation-interval", "-1"], "--allocation-interval must be a positive number"),
     (["master", "--agent-ping-timeout", "0"], "--agent-ping-timeout must be a positive number"),
     (["master", "--max-agent-ping-timeouts", "0"], "--max-agent-ping-timeouts must be at least 1"),
