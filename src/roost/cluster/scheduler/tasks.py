@@ -5,22 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from roost.cluster.protocol import TERMINAL_STATES as PROTOCOL_TERMINAL_STATES
 from roost.cluster.scheduler.calls import id_value
 from roost.core.resources import ResourceError, Resources
 
 #: Terminal ``TaskState`` values (LOST too: Mesos calls it terminal, though it may come back).
-TERMINAL_STATES = frozenset(
-    {
-        "TASK_FINISHED",
-        "TASK_FAILED",
-        "TASK_KILLED",
-        "TASK_ERROR",
-        "TASK_LOST",
-        "TASK_DROPPED",
-        "TASK_GONE",
-        "TASK_GONE_BY_OPERATOR",
-    }
-)
+TERMINAL_STATES = PROTOCOL_TERMINAL_STATES
 
 
 def offer_resources(offer: Mapping[str, Any]) -> Resources:
