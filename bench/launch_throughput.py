@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from roost.cluster.scheduler import Scheduler, SchedulerDriver, command_task
+from roost.cluster.scheduler import Scheduler, SchedulerDriver, SchedulerError, command_task
 from roost.testing.processes import agent_process, master_process, wait_until
 
 
@@ -44,7 +45,8 @@ class Launcher(Scheduler):
                 )
                 self.launched += 1
             if not batch:
-                await driver.decline([offer["id"]], refuse_seconds=3600)
+                with contextlib.suppress(SchedulerError):  # the round may be tearing down
+                    await driver.decline([offer["id"]], refuse_seconds=3600)
                 continue
             now = time.perf_counter()
             self.first_accept = self.first_accept or now
