@@ -74,7 +74,7 @@ class AgentCalls(AgentHandling):
             if uuid is not None:
                 self._ack_to_agent(agent, fid, tid, uuid)
             return
-        task = agent.tasks.get(tid)
+        task = agent.tasks.get((fid, tid))
         if task is None:
             task = fw.unreachable_tasks.pop(tid, None)
             if task is None:
@@ -82,7 +82,7 @@ class AgentCalls(AgentHandling):
                     tid, fid, agent.agent_id, {"task_id": ref(tid), "name": ""}, Resources()
                 )
                 task.recovered = True
-            agent.tasks[tid] = task
+            agent.tasks[task.key] = task
             fw.tasks[tid] = task
         if task.latest_status is None or task.latest_status.get("uuid") != uuid or uuid is None:
             self.record_status(task, status)

@@ -23,6 +23,9 @@ from roost.core.resources import ResourceError, Resources
 log = logging.getLogger("roost.master")
 
 
+ATTRIBUTE_TYPES = {"TEXT": "text", "SCALAR": "scalar", "RANGES": "ranges", "SET": "set"}
+
+
 def _agent_info(sub: dict[str, Any]) -> tuple[dict[str, Any], Resources]:
     info = sub.get("agent_info")
     if not isinstance(info, dict):
@@ -35,8 +38,17 @@ def _agent_info(sub: dict[str, Any]) -> tuple[dict[str, Any], Resources]:
     aid = info.get("id")
     if aid is not None and (id_value(aid) is None or not is_safe_id(id_value(aid) or "")):
         raise bad('\'agent_info.id\' must be {"value": "<safe id>"}')
-    if not isinstance(info.get("attributes", []), list):
+    attributes = info.get("attributes", [])
+    if not isinstance(attributes, list):
         raise bad("'agent_info.attributes' must be a list")
+    for i, attr in enumerate(attributes):
+        kind = attr.get("type") if isinstance(attr, dict) else None
+        key = ATTRIBUTE_TYPES.get(kind) if isinstance(kind, str) else None
+        if key is None or not isinstance(attr.get("name"), str) or not isinstance(attr.get(key), dict):
+            raise bad(
+                f"'agent_info.attributes[{i}]' must be {{name, type: TEXT|SCALAR|RANGES|SET, "
+                "text|scalar|ranges|set: {...}}"
+            )
     try:
         total = Resources.from_json(info.get("resources", []))
     except ResourceError as e:
@@ -44,25 +56,47 @@ def _agent_info(sub: dict[str, Any]) -> tuple[dict[str, Any], Resources]:
     return info, total
 
 
+def _reported(sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tasks a (re-)registering agent reports, checked before anything is changed."""
+    reported = sub.get("tasks", [])
+    if not isinstance(reported, list):
+        raise bad("'subscribe.tasks' must be a list")
+    for i, entry in enumerate(reported):
+        where = f"'subscribe.tasks[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("task"), dict):
+            raise bad(f"{where}.task' must be a TaskInfo object")
+        if id_value(entry.get("framework_id")) is None or id_value(entry["task"].get("task_id")) is None:
+            raise bad(f"{where}' needs framework_id and task.task_id")
+        if not isinstance(entry.get("status", {}), dict):
+            raise bad(f"{where}.status' must be a TaskStatus object")
+        if not isinstance(entry["task"].get("executor", {}), dict):
+            raise bad(f"{where}.task.executor' must be an ExecutorInfo object")
+    for key in ("executors", "frameworks"):
+        items = sub.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise bad(f"'subscribe.{key}' must be a list of objects")
+    return reported
+
+
 class AgentHandling(FrameworkHandling):
     async def subscribe_agent(self, call: dict[str, Any]) -> EventStream:
         sub = payload(call, "SUBSCRIBE")
         info, total = _agent_info(sub)
-        reported = sub.get("tasks", [])
-        if not isinstance(reported, list):
-            raise bad("'subscribe.tasks' must be a list")
+        reported = _reported(sub)
         now = self.clock.time()
-        aid = id_value(info.get("id"))
-        agent = self.agents.get(aid) if aid else None
+        aid = id_value(info.get("id")) or self.new_agent_id()
+        info = dict(info, id=ref(aid))
+        known = self.agents.get(aid)
+        await self.registry.add_agent(aid, info, known.registered_time if known else now)
+        # From here on nothing awaits: a concurrent SUBSCRIBE of the same agent cannot
+        # interleave with the state changes below.
+        agent = self.agents.get(aid)
         if agent is not None:
             self._detach_agent(agent)
             agent.reregistered_time = now
         else:
-            aid = aid or self.new_agent_id()
             agent = Agent(aid, {}, "", 0, total, [], "", registered_time=now)
             self.agents[aid] = agent
-        assert aid is not None
-        info = dict(info, id=ref(aid))
         agent.info = info
         agent.hostname = info["hostname"]
         agent.port = info["port"]
@@ -74,15 +108,6 @@ class AgentHandling(FrameworkHandling):
         agent.unreachable_time = None
         agent.missed_pings = 0
         agent.ping_outstanding = False
-        await self.registry.add_agent(aid, info, agent.registered_time)
-        self._adopt(agent, sub, reported)
-        used: dict[str, Resources] = {}
-        for t in agent.tasks.values():
-            if not t.recovered:
-                used[t.framework_id] = used.get(t.framework_id, Resources()) + t.resources
-        for (fid, _), ex in agent.executors.items():
-            used[fid] = used.get(fid, Resources()) + ex["_resources"]
-        self.allocator.add_agent(aid, total, used)
         aid_: str = aid
 
         def closed(s: EventStream) -> None:
@@ -100,6 +125,18 @@ class AgentHandling(FrameworkHandling):
                 },
             }
         )
+        self._adopt(agent, sub, reported)
+        used: dict[str, Resources] = {}
+        for t in agent.tasks.values():
+            if not t.recovered:
+                used[t.framework_id] = used.get(t.framework_id, Resources()) + t.resources
+        for (fid, _), ex in agent.executors.items():
+            used[fid] = used.get(fid, Resources()) + ex["_resources"]
+        self.allocator.add_agent(aid, total, used)
+        agent.in_allocator = True
+        for kill in agent.pending_kills.values():
+            self.send_to_agent(agent, {"type": "KILL_TASK", "kill_task": kill})
+        agent.pending_kills.clear()
         self._schedule_ping(agent)
         self.changed()
         self.request_allocation()
@@ -116,8 +153,9 @@ class AgentHandling(FrameworkHandling):
             old.close()
         for offer in list(agent.offers.values()):
             self.remove_offer(offer, rescind=True, refuse_seconds=None)
-        if agent.unreachable_time is None and not agent.recovered:
+        if agent.in_allocator:
             self.allocator.remove_agent(agent.agent_id)
+            agent.in_allocator = False
         if agent.ping_timer is not None:
             agent.ping_timer.cancel()
 
@@ -141,22 +179,24 @@ class AgentHandling(FrameworkHandling):
         for fi in sub.get("frameworks", []) or []:
             if isinstance(fi, dict) and id_value(fi.get("id")):
                 infos[id_value(fi["id"]) or ""] = fi
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
+        orphans: set[str] = set()
         for entry in reported:
-            if not isinstance(entry, dict) or not isinstance(entry.get("task"), dict):
-                continue
             fid = id_value(entry.get("framework_id"))
+            if fid in self.removed_framework_ids:
+                orphans.add(fid)
+                continue
             info = entry["task"]
             tid = id_value(info.get("task_id"))
             status: dict[str, Any] = (
                 entry["status"] if isinstance(entry.get("status"), dict) else {}
             )
             state = status.get("state", "TASK_STAGING")
-            if not fid or not tid or fid in self.removed_framework_ids or state not in TASK_STATES:
+            if not fid or not tid or state not in TASK_STATES:
                 continue
-            seen.add(tid)
+            seen.add((fid, tid))
             fw = self._framework_for(fid, infos)
-            task = agent.tasks.get(tid) or fw.unreachable_tasks.get(tid)
+            task = agent.tasks.get((fid, tid)) or fw.unreachable_tasks.get(tid)
             if task is None:
                 try:
                     res = task_resources(info)
@@ -165,7 +205,7 @@ class AgentHandling(FrameworkHandling):
                 eid = id_value((info.get("executor") or {}).get("executor_id")) or tid
                 task = Task(tid, fid, agent.agent_id, info, res, executor_id=eid)
             task.recovered = is_terminal(state)
-            agent.tasks[tid] = task
+            agent.tasks[task.key] = task
             fw.unreachable_tasks.pop(tid, None)
             fw.tasks[tid] = task
             if state != task.state:
@@ -179,20 +219,27 @@ class AgentHandling(FrameworkHandling):
                 continue
             efid = id_value(ex.get("framework_id"))
             ex_id = id_value(ex["executor_info"].get("executor_id"))
-            if efid and ex_id and efid not in self.removed_framework_ids:
+            if efid in self.removed_framework_ids:
+                orphans.add(efid)
+            elif efid and ex_id:
                 self._framework_for(efid, infos)
                 try:
                     res = Resources.from_json(ex["executor_info"].get("resources", []))
                 except ResourceError:
                     res = Resources()
                 agent.executors[(efid, ex_id)] = dict(ex["executor_info"], _resources=res)
-        for tid, task in list(agent.tasks.items()):
-            if tid in seen:
+        # Tasks of frameworks torn down while this agent was away: shut them down now, as
+        # Mesos does with a ShutdownFrameworkMessage on re-registration.
+        for fid in sorted(orphans):
+            msg = {"type": "SHUTDOWN_FRAMEWORK", "shutdown_framework": {"framework_id": ref(fid)}}
+            self.send_to_agent(agent, msg)
+        for key, task in list(agent.tasks.items()):
+            if key in seen:
                 continue
             owner = self.frameworks.get(task.framework_id)
             if owner is not None and not is_terminal(task.state):
                 status = self.master_status(
-                    tid,
+                    task.task_id,
                     self.lost_state(owner, "TASK_GONE"),
                     "REASON_AGENT_RESTARTED",
                     "Task was not reported by the re-registering agent",
@@ -248,8 +295,9 @@ class AgentHandling(FrameworkHandling):
         log.warning("agent unreachable", extra=kv(agent_id=agent.agent_id, hostname=agent.hostname))
         for offer in list(agent.offers.values()):
             self.remove_offer(offer, rescind=True, refuse_seconds=None)
-        if not agent.recovered:
+        if agent.in_allocator:
             self.allocator.remove_agent(agent.agent_id)
+            agent.in_allocator = False
         now = self.clock.time()
         agent.unreachable_time = now
         agent.active = False

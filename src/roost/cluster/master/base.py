@@ -176,6 +176,6 @@ class MasterBase:
             fw.unreachable_tasks.pop(task.task_id, None)
             if is_terminal(task.state):
                 fw.completed_tasks.append(task)
-        if agent is not None and agent.tasks.get(task.task_id) is task:
-            del agent.tasks[task.task_id]
+        if agent is not None and agent.tasks.get(task.key) is task:
+            del agent.tasks[task.key]
         self.changed()

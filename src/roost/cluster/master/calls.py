@@ -156,6 +156,22 @@ def framework_info(sub: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
+OPERATION_TYPES = frozenset(
+    {
+        "LAUNCH",
+        "LAUNCH_GROUP",
+        "RESERVE",
+        "UNRESERVE",
+        "CREATE",
+        "DESTROY",
+        "GROW_VOLUME",
+        "SHRINK_VOLUME",
+        "CREATE_DISK",
+        "DESTROY_DISK",
+    }
+)
+
+
 def operations(accept: dict[str, Any]) -> list[dict[str, Any]]:
     ops = accept.get("operations", [])
     if not isinstance(ops, list):
@@ -164,6 +180,8 @@ def operations(accept: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(op, dict) or not isinstance(op.get("type"), str):
             raise bad(f"'accept.operations[{i}].type' must be present")
         t = op["type"]
+        if t not in OPERATION_TYPES:
+            raise bad(f"'accept.operations[{i}].type' is not an operation type: '{t[:40]}'")
         if t == "LAUNCH":
             launch = op.get("launch")
             if not isinstance(launch, dict) or not isinstance(launch.get("task_infos", []), list):

@@ -8,14 +8,43 @@ import contextlib
 import logging
 from typing import Any
 
-from roost.cluster.master.calls import framework_info, payload
+from roost.cluster.master.calls import bad, framework_info, payload
 from roost.cluster.master.model import Framework
 from roost.cluster.master.offers import OfferHandling
 from roost.cluster.master.streams import EventStream
 from roost.cluster.protocol import id_value, is_terminal, ref
+from roost.core.ids import is_safe_id
 from roost.core.logs import kv
 
 log = logging.getLogger("roost.master")
+
+
+_DEFAULTS: dict[str, Any] = {"principal": None, "user": "", "checkpoint": False}
+
+
+def check_unchanged(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """Fields a framework cannot change once registered (400, as Mesos' validation).
+    ``role`` compares the effective role; roost has one role per framework."""
+    for name in fields:
+        before: Any
+        after: Any
+        if name == "role":
+            before, after = effective_role(old), effective_role(new)
+            # a framework known only from an agent's report has no role on record yet
+            if old.get("role") is None and not old.get("roles"):
+                continue
+        else:
+            before, after = old.get(name, _DEFAULTS.get(name)), new.get(name, _DEFAULTS.get(name))
+        if before != after:
+            raise bad(f"'framework_info.{name}' cannot be changed (was {before!r})")
+
+
+def effective_role(info: dict[str, Any]) -> str:
+    roles = info.get("roles")
+    if isinstance(roles, list) and roles and isinstance(roles[0], str):
+        return roles[0]
+    role = info.get("role")
+    return role if isinstance(role, str) and role else "*"
 
 
 class FrameworkHandling(OfferHandling):
@@ -23,29 +52,39 @@ class FrameworkHandling(OfferHandling):
         sub = payload(call, "SUBSCRIBE")
         info = dict(framework_info(sub))
         fid = id_value(call.get("framework_id")) or id_value(info.get("id"))
+        if fid is not None and not is_safe_id(fid):
+            raise bad("'framework_id' must be 1-255 characters of letters, digits, '.', '_' or '-'")
         if fid is not None and fid in self.removed_framework_ids:
             stream = EventStream()
             stream.send({"type": "ERROR", "error": {"message": "Framework has been removed"}})
             stream.close()
             return stream
+        suppressed_roles = sub.get("suppressed_roles", [])
+        if not isinstance(suppressed_roles, list) or not all(
+            isinstance(r, str) for r in suppressed_roles
+        ):
+            raise bad("'subscribe.suppressed_roles' must be a list of role names")
         now = self.clock.time()
-        fw = self.frameworks.get(fid) if fid else None
         fid = fid or self.new_framework_id()
+        info["id"] = ref(fid)
+        known = self.frameworks.get(fid)
+        if known is not None:
+            check_unchanged(known.info, info, ("role",))
+        if known is None or info != known.info:
+            await self.registry.add_framework(fid, info, known.registered_time if known else now)
+        # No awaits below: a concurrent SUBSCRIBE cannot interleave with these changes.
+        fw = self.frameworks.get(fid)
         if fw is None:
-            info["id"] = ref(fid)
             fw = Framework(framework_id=fid, info=info, registered_time=now)
             self.frameworks[fid] = fw
             self.allocator.add_framework(fid, role=fw.role, capabilities=fw.capabilities)
-            await self.registry.add_framework(fid, info, now)
             log.info("framework registered", extra=kv(framework_id=fid, name=info.get("name")))
         else:
-            info["id"] = ref(fid)
             old = fw.stream
             fw.stream = None
             if old is not None and not old.closed:
                 old.send({"type": "ERROR", "error": {"message": "Framework failed over"}})
                 old.close()
-            changed = info != fw.info
             fw.info = info
             fw.reregistered_time = now
             fw.recovered = False
@@ -54,9 +93,14 @@ class FrameworkHandling(OfferHandling):
                 fw.failover_timer.cancel()
                 fw.failover_timer = None
             self.allocator.activate_framework(fid)
-            if changed:
-                await self.registry.add_framework(fid, info, fw.registered_time)
             log.info("framework re-subscribed", extra=kv(framework_id=fid))
+        # SUBSCRIBE sets the suppressed roles: a re-subscription without them un-suppresses.
+        if fw.role in suppressed_roles:
+            fw.suppressed = True
+            self.allocator.suppress(fid)
+        elif fw.suppressed:
+            fw.suppressed = False
+            self.allocator.revive(fid)
         fid_: str = fid
 
         def closed(s: EventStream) -> None:

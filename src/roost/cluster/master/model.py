@@ -32,6 +32,10 @@ class Task:
     unreachable_time: float | None = None
 
     @property
+    def key(self) -> tuple[str, str]:
+        return (self.framework_id, self.task_id)
+
+    @property
     def role(self) -> str:
         alloc = self.info.get("resources") or []
         for r in alloc:
@@ -68,13 +72,18 @@ class Agent:
     active: bool = True
     #: not yet re-registered after a master restart
     recovered: bool = False
+    #: known to the allocator (registered and reachable)
+    in_allocator: bool = False
     unreachable_time: float | None = None
     missed_pings: int = 0
     ping_outstanding: bool = False
     ping_timer: asyncio.TimerHandle | None = None
-    tasks: dict[str, Task] = field(default_factory=dict)
+    #: keyed by (framework id, task id): task ids are unique within a framework only
+    tasks: dict[tuple[str, str], Task] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
     executors: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: KILLs that could not be delivered while the agent was disconnected
+    pending_kills: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def connected(self) -> bool:
@@ -123,7 +132,7 @@ class Framework:
     def role(self) -> str:
         roles = self.info.get("roles")
         if isinstance(roles, list) and roles and isinstance(roles[0], str):
-            return roles[0]
+            return str(roles[0])
         role = self.info.get("role")
         return role if isinstance(role, str) and role else "*"
 

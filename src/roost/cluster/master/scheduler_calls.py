@@ -13,6 +13,7 @@ from typing import Any
 
 from roost.cluster.master import calls as v
 from roost.cluster.master.agent_calls import AgentCalls
+from roost.cluster.master.frameworks import check_unchanged
 from roost.cluster.master.model import Framework, Offer, Task
 from roost.cluster.master.task_validation import TaskInvalid, validate_executor, validate_task
 from roost.cluster.protocol import id_value, is_terminal, ref
@@ -91,8 +92,11 @@ class SchedulerCalls(AgentCalls):
                 self.send_to_agent(agent, {"type": "SHUTDOWN_EXECUTOR", "shutdown_executor": ev})
         elif ctype == "UPDATE_FRAMEWORK":
             body = v.payload(call, ctype)
-            info = v.framework_info({"framework_info": body.get("framework_info")})
-            fw.info = dict(info, id=ref(fw.framework_id))
+            info = dict(v.framework_info({"framework_info": body.get("framework_info")}))
+            info["id"] = ref(fw.framework_id)
+            check_unchanged(fw.info, info, ("principal", "user", "checkpoint", "role"))
+            await self.registry.add_framework(fw.framework_id, info, fw.registered_time)
+            fw.info = info
             self.changed()
 
     # -- ACCEPT / DECLINE ---------------------------------------------------------------------
@@ -101,6 +105,9 @@ class SchedulerCalls(AgentCalls):
     ) -> None:
         offers: list[Offer] = []
         problem: str | None = None
+        if len(set(offer_ids)) != len(offer_ids):
+            problem = "Duplicate offers in one call are not allowed"
+            offer_ids = list(dict.fromkeys(offer_ids))
         for oid in offer_ids:
             offer = self.offers.get(oid)
             if offer is None or offer.framework_id != fw.framework_id:
@@ -201,7 +208,7 @@ class SchedulerCalls(AgentCalls):
             task = Task(tid, fid, aid, info, res, executor_id=exec_id or "")
             self.record_status(task, {"state": "TASK_STAGING", "timestamp": self.clock.time()})
             fw.tasks[tid] = task
-            agent.tasks[tid] = task
+            agent.tasks[task.key] = task
             known.add(tid)
             infos.append(info)
         framework_info = dict(fw.info, id=ref(fid))
@@ -234,8 +241,9 @@ class SchedulerCalls(AgentCalls):
         kill: dict[str, Any] = {"framework_id": ref(fw.framework_id), "task_id": ref(tid)}
         if isinstance(body.get("kill_policy"), dict):
             kill["kill_policy"] = body["kill_policy"]
-        if agent is not None:
-            self.send_to_agent(agent, {"type": "KILL_TASK", "kill_task": kill})
+        if agent is not None and not self.send_to_agent(agent, {"type": "KILL_TASK", "kill_task": kill}):
+            # Delivered when the agent re-registers (Mesos retries kills the same way).
+            agent.pending_kills[task.key] = kill
 
     def _acknowledge(self, fw: Framework, aid: str, tid: str, uuid: str) -> None:
         task = fw.tasks.get(tid)
@@ -271,11 +279,14 @@ class SchedulerCalls(AgentCalls):
                     self.send_update(fw, self._reconcile_status(task))
             return
         recovering = any(a.recovered for a in self.agents.values())
-        for i, entry in enumerate(tasks):
+        wanted: list[tuple[str, str | None]] = []
+        for i, entry in enumerate(tasks):  # all of it is checked before anything is sent
             if not isinstance(entry, dict):
                 raise v.bad(f"'reconcile.tasks[{i}]' must be an object")
-            tid = v.required_id(entry, "task_id", f"reconcile.tasks[{i}]")
-            aid = id_value(entry.get("agent_id"))
+            wanted.append(
+                (v.required_id(entry, "task_id", f"reconcile.tasks[{i}]"), id_value(entry.get("agent_id")))
+            )
+        for tid, aid in wanted:
             known = fw.tasks.get(tid) or fw.unreachable_tasks.get(tid)
             if known is not None:
                 self.send_update(fw, self._reconcile_status(known))
