@@ -37,11 +37,15 @@ class RawScheduler:
         self._task: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
 
-    async def subscribe(self, framework_id: str | None = None) -> None:
+    async def subscribe(
+        self, framework_id: str | None = None, suppressed_roles: list[str] | None = None
+    ) -> None:
         body: dict[str, Any] = {
             "type": "SUBSCRIBE",
             "subscribe": {"framework_info": dict(self.info)},
         }
+        if suppressed_roles is not None:
+            body["subscribe"]["suppressed_roles"] = suppressed_roles
         if framework_id:
             body["framework_id"] = {"value": framework_id}
             body["subscribe"]["framework_info"]["id"] = {"value": framework_id}

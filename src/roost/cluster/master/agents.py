@@ -44,7 +44,11 @@ def _agent_info(sub: dict[str, Any]) -> tuple[dict[str, Any], Resources]:
     for i, attr in enumerate(attributes):
         kind = attr.get("type") if isinstance(attr, dict) else None
         key = ATTRIBUTE_TYPES.get(kind) if isinstance(kind, str) else None
-        if key is None or not isinstance(attr.get("name"), str) or not isinstance(attr.get(key), dict):
+        if (
+            key is None
+            or not isinstance(attr.get("name"), str)
+            or not isinstance(attr.get(key), dict)
+        ):
             raise bad(
                 f"'agent_info.attributes[{i}]' must be {{name, type: TEXT|SCALAR|RANGES|SET, "
                 "text|scalar|ranges|set: {...}}"
@@ -65,7 +69,10 @@ def _reported(sub: dict[str, Any]) -> list[dict[str, Any]]:
         where = f"'subscribe.tasks[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("task"), dict):
             raise bad(f"{where}.task' must be a TaskInfo object")
-        if id_value(entry.get("framework_id")) is None or id_value(entry["task"].get("task_id")) is None:
+        if (
+            id_value(entry.get("framework_id")) is None
+            or id_value(entry["task"].get("task_id")) is None
+        ):
             raise bad(f"{where}' needs framework_id and task.task_id")
         if not isinstance(entry.get("status", {}), dict):
             raise bad(f"{where}.status' must be a TaskStatus object")
@@ -329,3 +336,6 @@ class AgentHandling(FrameworkHandling):
             )
         self.counters["slave_removals"] += 1
         self.changed()
+        self.spawn(
+            self.registry.mark_unreachable(agent.agent_id, agent.info, agent.registered_time, now)
+        )

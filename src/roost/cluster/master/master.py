@@ -14,6 +14,9 @@ from roost.core.resources import ResourceError, Resources
 
 log = logging.getLogger("roost.master")
 
+#: unreachable agents are forgotten after two weeks (Mesos ``--registry_max_agent_age``)
+REGISTRY_MAX_AGENT_AGE = 14 * 86400.0
+
 
 class Master(SchedulerCalls):
     async def recover(self) -> None:
@@ -21,8 +24,13 @@ class Master(SchedulerCalls):
         ``--agent-reregister-timeout``), frameworks as inactive until they re-subscribe."""
         removed = await self.registry.completed_frameworks()
         self.removed_framework_ids.update(removed)
+        now = self.clock.time()
         for aid, entry in (await self.registry.agents()).items():
             info = entry.get("info") or {}
+            gone = entry.get("unreachable_time")
+            if isinstance(gone, int | float) and now - gone > REGISTRY_MAX_AGENT_AGE:
+                await self.registry.remove_agent(aid)  # Mesos' --registry_max_agent_age GC
+                continue
             try:
                 total = Resources.from_json(info.get("resources", []))
             except ResourceError:
@@ -36,8 +44,9 @@ class Master(SchedulerCalls):
                 list(info.get("attributes", [])),
                 "",
                 registered_time=float(entry.get("registered_time", 0.0)),
-                recovered=True,
+                recovered=not isinstance(gone, int | float),
                 active=False,
+                unreachable_time=float(gone) if isinstance(gone, int | float) else None,
             )
             self.agents[aid] = agent
         for fid, entry in (await self.registry.frameworks()).items():

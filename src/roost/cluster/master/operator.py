@@ -65,13 +65,7 @@ def agent_json(a: Agent) -> dict[str, Any]:
     used = a.used()
     attrs: dict[str, Any] = {}
     for attr in a.attributes:
-        if isinstance(attr, dict) and "name" in attr:
-            if "text" in attr:
-                attrs[attr["name"]] = attr["text"].get("value")
-            elif "scalar" in attr:
-                attrs[attr["name"]] = attr["scalar"].get("value")
-            else:
-                attrs[attr["name"]] = Resources.from_json([dict(attr)]).to_flat().get(attr["name"])
+        attrs.update(_flat_attribute(attr))
     out: dict[str, Any] = {
         "id": a.agent_id,
         "hostname": a.hostname,
@@ -92,6 +86,21 @@ def agent_json(a: Agent) -> dict[str, Any]:
     if a.reregistered_time is not None:
         out["reregistered_time"] = a.reregistered_time
     return out
+
+
+def _flat_attribute(attr: Any) -> dict[str, Any]:
+    """``{"name": "rack", "type": "TEXT", "text": {"value": "r1"}}`` -> ``{"rack": "r1"}``;
+    anything unexpected is left out rather than breaking ``/master/state``."""
+    try:
+        name = attr["name"]
+        if "text" in attr:
+            return {name: attr["text"]["value"]}
+        if "scalar" in attr:
+            return {name: attr["scalar"]["value"]}
+        value = Resources.from_json([{k: v for k, v in attr.items() if k != "text"}])
+        return {name: value.to_flat().get(name)}
+    except (KeyError, TypeError, ValueError):
+        return {}
 
 
 def framework_json(f: Framework) -> dict[str, Any]:

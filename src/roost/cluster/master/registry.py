@@ -6,7 +6,7 @@ restart the master learns them again from the re-registering agents, as Mesos do
 
 Layout under the store prefix (default ``/roost/master``)::
 
-    /agents/<agent_id>          {"info": AgentInfo, "registered_time": ...}
+    /agents/<agent_id>          {"info": AgentInfo, "registered_time": ..., "unreachable_time"?}
     /frameworks/<framework_id>  {"info": FrameworkInfo, "registered_time": ...}
     /completed/<framework_id>   {"info": ..., "unregistered_time": ...}   (torn down)
 """
@@ -70,6 +70,14 @@ class Registry:
 
     async def add_agent(self, agent_id: str, info: dict[str, Any], registered: float) -> None:
         await self._put(f"agents/{agent_id}", {"info": info, "registered_time": registered})
+
+    async def mark_unreachable(
+        self, agent_id: str, info: dict[str, Any], registered: float, when: float
+    ) -> None:
+        """Unreachable agents stay in the registry (they may come back) with the time they
+        went away, so a restarted master does not wait for them to re-register again."""
+        value = {"info": info, "registered_time": registered, "unreachable_time": when}
+        await self._put(f"agents/{agent_id}", value)
 
     async def remove_agent(self, agent_id: str) -> None:
         await self._delete(f"agents/{agent_id}")

@@ -241,7 +241,9 @@ class SchedulerCalls(AgentCalls):
         kill: dict[str, Any] = {"framework_id": ref(fw.framework_id), "task_id": ref(tid)}
         if isinstance(body.get("kill_policy"), dict):
             kill["kill_policy"] = body["kill_policy"]
-        if agent is not None and not self.send_to_agent(agent, {"type": "KILL_TASK", "kill_task": kill}):
+        if agent is not None and not self.send_to_agent(
+            agent, {"type": "KILL_TASK", "kill_task": kill}
+        ):
             # Delivered when the agent re-registers (Mesos retries kills the same way).
             agent.pending_kills[task.key] = kill
 
@@ -284,7 +286,10 @@ class SchedulerCalls(AgentCalls):
             if not isinstance(entry, dict):
                 raise v.bad(f"'reconcile.tasks[{i}]' must be an object")
             wanted.append(
-                (v.required_id(entry, "task_id", f"reconcile.tasks[{i}]"), id_value(entry.get("agent_id")))
+                (
+                    v.required_id(entry, "task_id", f"reconcile.tasks[{i}]"),
+                    id_value(entry.get("agent_id")),
+                )
             )
         for tid, aid in wanted:
             known = fw.tasks.get(tid) or fw.unreachable_tasks.get(tid)
