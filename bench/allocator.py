@@ -30,11 +30,11 @@ AGENT = Resources.parse("cpus:8;mem:32768;disk:100000;ports:[31000-32000]")
 FRAMEWORKS = 10
 
 
-def build(agents: int) -> tuple[Allocator, ManualClock, float]:
+def build(agents: int, frameworks: int = FRAMEWORKS) -> tuple[Allocator, ManualClock, float]:
     clock = ManualClock()
     alloc = Allocator(clock, random=random.Random(1))
     start = time.perf_counter()
-    for i in range(FRAMEWORKS):
+    for i in range(frameworks):
         alloc.add_framework(f"framework-{i}", role=f"role-{i}")
     for i in range(agents):
         alloc.add_agent(f"agent-{i:05d}", AGENT)
@@ -57,9 +57,9 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def bench(agents: int, reps: int) -> list[tuple[str, int, list[float], int]]:
-    alloc, clock, setup_ms = build(agents)
-    print(f"  {agents:>6} agents: setup (add {FRAMEWORKS} frameworks + agents) {setup_ms:.0f} ms")
+def bench(agents: int, reps: int, frameworks: int) -> list[tuple[str, int, list[float], int]]:
+    alloc, clock, setup_ms = build(agents, frameworks)
+    print(f"  {agents:>6} agents: setup (add {frameworks} frameworks + agents) {setup_ms:.0f} ms")
     offers = alloc.allocate()  # warm-up
     full, steady, declined = [], [], []
     for _ in range(reps):
@@ -87,15 +87,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--agents", type=int, nargs="*", default=[1_000, 10_000])
+    parser.add_argument("--frameworks", type=int, default=FRAMEWORKS, help="each in its own role")
     args = parser.parse_args()
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     print(
         f"roost allocator bench: Python {platform.python_version()} on {platform.machine()}, "
-        f"{cores} cores ({usable} usable), {FRAMEWORKS} frameworks in {FRAMEWORKS} roles, "
+        f"{cores} cores ({usable} usable), {args.frameworks} frameworks in {args.frameworks} roles, "
         f"{args.reps} repetitions"
     )
-    rows = [row for n in args.agents for row in bench(n, args.reps)]
+    rows = [row for n in args.agents for row in bench(n, args.reps, args.frameworks)]
     print()
     print(
         f"{'scenario':<26}{'agents':>8}{'offers':>8}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}"
