@@ -7,7 +7,7 @@ import getpass
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +85,25 @@ class ThreeTasks(Scheduler):  # type: ignore[misc]
         self.errors.append(message)
 
 
-def run_framework(master: RoostProcess, sched: ThreeTasks, name: str) -> str:
+def run_framework(
+    master: RoostProcess,
+    sched: ThreeTasks,
+    name: str,
+    before_stop: Callable[[str], None] | None = None,
+) -> str:
+    """Run ``sched`` until its tasks finish; ``before_stop(framework_id)`` runs while the
+    framework is still subscribed, before ``driver.stop()`` tears it down."""
     driver = MesosSchedulerDriver(sched, framework(name), master.address, use_addict=True)
     driver.start()
     try:
         assert sched.done.wait(60), f"tasks did not finish: {sched.states} errors={sched.errors}"
-        fid = driver.framework_id
+        fid = str(driver.framework_id)
+        if before_stop is not None:
+            before_stop(fid)
     finally:
         driver.stop()
         driver.join()
-    return str(fid)
+    return fid
 
 
 def test_pymesos_scheduler_runs_three_command_tasks(
@@ -102,20 +111,36 @@ def test_pymesos_scheduler_runs_three_command_tasks(
 ) -> None:
     master, agent = cluster
     sched = ThreeTasks()
-    fid = run_framework(master, sched, "pymesos-three")
+    seen: dict[str, Any] = {}
+
+    def acknowledged(fid: str) -> None:
+        # The master moves a task to completed_tasks only when the framework's ACKNOWLEDGE
+        # of its terminal (FINISHED) update arrives. The framework is still subscribed here,
+        # so nothing else (no TEARDOWN) can have completed the tasks.
+        def done() -> bool:
+            fws = master.get(f"/master/frameworks?framework_id={fid}").json()["frameworks"]
+            if len(fws) != 1:
+                return False
+            seen["framework"] = fw = fws[0]
+            states = sorted(t["state"] for t in fw["completed_tasks"])
+            return bool(fw["active"]) and fw["tasks"] == [] and states == ["TASK_FINISHED"] * 3
+
+        try:
+            wait_until(done, timeout=10)
+        except TimeoutError:
+            fw = seen.get("framework", {})
+            raise AssertionError(
+                "pymesos' acknowledgements did not complete the tasks on the master: "
+                f"tasks={[(t['id'], t['state']) for t in fw.get('tasks', [])]} "
+                f"completed={[(t['id'], t['state']) for t in fw.get('completed_tasks', [])]}"
+            ) from None
+
+    run_framework(master, sched, "pymesos-three", before_stop=acknowledged)
     for states in sched.states.values():
         assert states[-1] == "TASK_FINISHED"
         assert "TASK_RUNNING" in states
-
-    # Acknowledgements reached the master: it moved the tasks to completed_tasks.
-    def completed() -> list[Any]:
-        done = master.get("/master/frameworks").json()["completed_frameworks"]
-        return [f for f in done if f["id"] == fid]
-
-    wait_until(completed)
-    fw = completed()[0]  # torn down by driver.stop()
-    states = sorted(t["state"] for t in fw["completed_tasks"])
-    assert states == ["TASK_FINISHED"] * 3
+    fw = seen["framework"]
+    assert sorted(t["id"] for t in fw["completed_tasks"]) == ["task-0", "task-1", "task-2"]
     # The task's stdout is in its sandbox on the agent.
     executors = agent.get("/state").json()
     directories = [

@@ -133,5 +133,5 @@ class Recorder(Scheduler):
 async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
     """Poll ``check`` (any condition on recorded state) until it holds."""
     async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polling arbitrary conditions is the point
+        while not check():
             await asyncio.sleep(0.01)

@@ -307,6 +307,7 @@ class AgentHandling(FrameworkHandling):
             agent.in_allocator = False
         now = self.clock.time()
         agent.unreachable_time = now
+        agent.recovered = False  # no longer "may still come back with its tasks"
         agent.active = False
         if agent.ping_timer is not None:
             agent.ping_timer.cancel()

@@ -191,7 +191,7 @@ class StateView:
                 "log_dir": "",
                 "flags": self.flags(),
                 "slaves": [agent_json(a) for a in active],
-                "recovered_slaves": [a.info for a in agents if a.recovered],
+                "recovered_slaves": [{**a.info, "id": a.agent_id} for a in agents if a.recovered],
                 "frameworks": [framework_json(f) for f in m.frameworks.values()],
                 "completed_frameworks": [framework_json(f) for f in m.completed_frameworks],
                 "orphan_tasks": [],
