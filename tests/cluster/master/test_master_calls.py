@@ -266,9 +266,9 @@ async def test_heartbeats_arrive_at_configured_interval(master: MasterServer) ->
         for k in range(3):
             await s.wait_for("HEARTBEAT", lambda e, k=k: heartbeats(s) > k, timeout=2)
             arrivals.append(loop.time())
-        assert 0.35 <= arrivals[0] - t0 <= 0.9
+        assert 0.35 <= arrivals[0] - t0 <= 2.0
         gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-        assert all(0.35 <= g <= 0.75 for g in gaps), gaps
+        assert all(0.35 <= g <= 1.5 for g in gaps), gaps
         assert heartbeats(s) == 3
     finally:
         await s.close()
