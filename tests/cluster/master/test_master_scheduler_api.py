@@ -304,7 +304,7 @@ async def test_failover_timeout_removes_disconnected_framework(
     cluster: tuple[MasterServer, EmulatedAgent],
 ) -> None:
     master, agent = cluster
-    s = RawScheduler(master.address, {"user": "u", "name": "f", "failover_timeout": 0.3})
+    s = RawScheduler(master.address, {"user": "u", "name": "f", "failover_timeout": 1.0})
     await s.subscribe()
     offer = await s.offer()
     await s.call("ACCEPT", launch(offer, task_info("ft", offer)))
@@ -314,7 +314,7 @@ async def test_failover_timeout_removes_disconnected_framework(
     assert master.master is not None
     await asyncio.sleep(0.1)
     assert fid in master.master.frameworks, "still within failover_timeout"
-    for _ in range(100):
+    for _ in range(250):
         if fid not in master.master.frameworks:
             break
         await asyncio.sleep(0.02)
