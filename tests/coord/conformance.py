@@ -9,6 +9,7 @@ tests can play several processes against the same state.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
@@ -66,12 +67,12 @@ KEY_OPERATIONS: dict[str, Callable[[SessionStore, str], Awaitable[object]]] = {
 }
 
 
-class StoreConformance:
+class StoreConformance(ABC):
     """Behaviour every :class:`~roost.coord.Store` backend must show."""
 
+    @abstractmethod
     def opener(self, tmp_path: Path) -> Opener:
         """Return a function that opens a new session on one shared database."""
-        raise NotImplementedError
 
     @pytest.fixture
     async def open_store(self, tmp_path: Path) -> AsyncIterator[Opener]:

@@ -8,6 +8,7 @@ failures (an unknown offer, a task that does not fit) arrive later as UPDATE eve
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,15 +17,15 @@ from roost.cluster.scheduler.calls import IdLike, Json
 from roost.cluster.scheduler.errors import NotSubscribed
 
 
-class SchedulerCalls:
+class SchedulerCalls(ABC):
     """Needs ``framework_id`` and ``_send(body)`` from the class it is mixed into."""
 
     @property
-    def framework_id(self) -> str | None:
-        raise NotImplementedError
+    @abstractmethod
+    def framework_id(self) -> str | None: ...
 
-    async def _send(self, body: Json) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _send(self, body: Json) -> None: ...
 
     def _require_fid(self) -> str:
         fid = self.framework_id
