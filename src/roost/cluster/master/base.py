@@ -28,7 +28,10 @@ class MasterBase:
         self.config = config
         self.clock = clock
         self.master_id = str(uuid.uuid4())
-        self.hostname = config.hostname or config.ip
+        # Advertised name: --hostname, else the listen address unless it is a wildcard, else
+        # this machine's name (as Mesos falls back to the hostname).
+        wildcard = config.ip in ("0.0.0.0", "::")
+        self.hostname = config.hostname or (socket.gethostname() if wildcard else config.ip)
         self.port = config.port
         self.registry = Registry(store)
         self.allocator = Allocator(
