@@ -28,7 +28,10 @@ def master_command(
     ] = None,
     hostname: Annotated[
         str | None,
-        typer.Option(envvar="ROOST_HOSTNAME", help="Advertised hostname (default: --ip)."),
+        typer.Option(
+            envvar="ROOST_HOSTNAME",
+            help="Advertised hostname (default: --ip; the machine name for 0.0.0.0).",
+        ),
     ] = None,
     allocation_interval: Annotated[
         float,
