@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Annotated, Any
 
 import httpx
@@ -204,7 +205,12 @@ def run_task_command(
         env=_parse_env(env or []),
     )
     try:
-        code = asyncio.run(run_task(master, task, ui, timeout, f"roost-run-task ({task_name})"))
+        code = asyncio.run(
+            _until_signalled(run_task(master, task, ui, timeout, f"roost-run-task ({task_name})"))
+        )
+        if code is None:
+            ui.error("terminated: the framework was torn down and its task killed")
+            code = 143
     except KeyboardInterrupt:
         ui.error("interrupted: the framework was torn down and its task killed")
         code = 130
@@ -212,3 +218,16 @@ def run_task_command(
         ui.error(str(e))
         code = 2
     raise typer.Exit(code)
+
+
+async def _until_signalled(main: Coroutine[Any, Any, int]) -> int | None:
+    """Run ``main``; SIGTERM or SIGHUP cancel it like Ctrl-C does, so its cleanup (TEARDOWN,
+    which kills the task) runs. Returns None when a signal ended it."""
+    task = asyncio.ensure_future(main)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return None

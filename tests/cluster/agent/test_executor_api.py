@@ -298,10 +298,31 @@ async def test_bad_updates_from_a_subscribed_executor(
             ({"task_id": {"value": "t6"}, "state": "TASK_RUNNING", "uuid": "short"}, "16 bytes"),
             ({"task_id": {"value": "t6"}, "state": "TASK_STAGING", "uuid": new_uuid()}, "state"),
             ({"state": "TASK_RUNNING", "uuid": new_uuid()}, "task_id"),
+            # an executor reports only on its own tasks
+            (
+                {"task_id": {"value": "ghost"}, "state": "TASK_FINISHED", "uuid": new_uuid()},
+                "not a task of executor 'E6'",
+            ),
         ]:
             body = call("UPDATE", eid="E6", update={"status": status})
             r = await http.post("/api/v1/executor", json=body)
             assert r.status_code == 400 and text in r.text, r.text
+
+
+async def test_bad_resubscribe_keeps_the_current_stream(
+    master, agent: AgentServer, http: httpx.AsyncClient
+):
+    master.run_task("t7", executor=executor_info("E7", "exec sleep 30"))
+    await master.eventually(lambda: bool(agent.agent.frameworks))
+    sub = call("SUBSCRIBE", eid="E7", subscribe={})
+    async with http.stream("POST", "/api/v1/executor", json=sub) as resp:
+        assert resp.status_code == 200
+        ex = agent.agent.frameworks["FW1"].executors["E7"]
+        current = ex.stream
+        bad = call("SUBSCRIBE", eid="E7", subscribe={"unacknowledged_updates": 5})
+        r = await http.post("/api/v1/executor", json=bad)
+        assert r.status_code == 400 and "unacknowledged_updates" in r.text
+        assert ex.stream is current
 
 
 async def test_oversized_body_is_refused(http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch):

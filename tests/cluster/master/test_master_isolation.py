@@ -242,3 +242,20 @@ async def test_unreachable_agents_stay_unreachable_across_a_master_restart(tmp_p
         assert state["recovered_slaves"] == []
     finally:
         await again.stop()
+
+
+async def test_command_task_id_cannot_reuse_an_executor_id(
+    cluster: tuple[MasterServer, EmulatedAgent], scheduler: RawScheduler
+) -> None:
+    offer = await scheduler.offer()
+    with_executor = task_info("t-ex", offer)
+    del with_executor["command"]
+    with_executor["executor"] = {
+        "executor_id": {"value": "shared"},
+        "command": {"value": "true"},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}],
+    }
+    clash = task_info("shared", offer)  # a command task: its executor id is its task id
+    await scheduler.call("ACCEPT", launch(offer, with_executor, clash))
+    status = await scheduler.update("shared", "TASK_ERROR")
+    assert "already used as an executor ID" in status["message"]

@@ -201,13 +201,16 @@ class Agent:
                 if not ex.command_task:
                     executors.append({"framework_id": fid, "executor_info": ex.info})
                 for t in ex.all_tasks():
-                    if not t.terminal:
-                        entry = {"framework_id": fid, "task": t.info}
-                        tasks.append({**entry, "status": t.latest or self._staging(ex, t)})
-        pending = [
-            {"framework_id": {"value": u.framework_id}, "status": u.status}
-            for u in self.updates.pending()
-        ]
+                    # Report what the master has been (or is being) told, not a queued state:
+                    # the update in flight if there is one. A terminal task whose update is
+                    # not acknowledged yet is still reported, so the master does not call it
+                    # lost (Mesos keeps such tasks until the acknowledgement).
+                    flight = self.updates.in_flight(fw.framework_id, t.task_id)
+                    if t.terminal and flight is None:
+                        continue
+                    status = flight.status if flight is not None else t.latest
+                    entry = {"framework_id": fid, "task": t.info}
+                    tasks.append({**entry, "status": status or self._staging(ex, t)})
         return {
             "type": "SUBSCRIBE",
             "subscribe": {
@@ -216,7 +219,6 @@ class Agent:
                 "frameworks": [fw.info for fw in self.frameworks.values()],
                 "tasks": tasks,
                 "executors": executors,
-                "pending_updates": pending,
             },
         }
 

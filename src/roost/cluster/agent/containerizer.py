@@ -215,7 +215,10 @@ class Containerizer:
             self._launching.discard(cid)
         container = Container(cid, proc, spec.sandbox, cgroup, spec.mem_mb, self._forget)
         self._containers[cid] = container
-        self._record(container, cgroup is not None)
+        try:
+            self._record(container, cgroup is not None)
+        except OSError as e:  # e.g. a full disk: the task runs, only orphan cleanup is lost
+            log.warning("cannot record container %s for orphan cleanup: %s", cid, e)
         log.debug("launched container %s pid=%d", cid, proc.pid)
         return container
 

@@ -101,17 +101,27 @@ def _validate(agent: Agent, call: Any) -> tuple[str, Executor]:
 def _subscribe(agent: Agent, ex: Executor, call: dict[str, Any]) -> Response:
     if ex.state is ExecutorState.TERMINATED:
         raise HttpError(400, f"Executor '{ex.executor_id}' has terminated")
+    sub = call["subscribe"]
+    if not isinstance(sub, dict):
+        raise HttpError(400, "Expecting 'subscribe' to be an object")
+    unacked = sub.get("unacknowledged_updates") or []
+    if not isinstance(unacked, list):
+        raise HttpError(400, "'subscribe.unacknowledged_updates' must be a list")
+    # Check everything before the old stream is replaced: a bad SUBSCRIBE changes nothing.
+    resend = []
+    for item in unacked:
+        status = item.get("status") if isinstance(item, dict) else None
+        if isinstance(status, dict):
+            try:
+                resend.append(_complete(agent, ex, status))
+            except HttpError as e:
+                log.warning("ignoring bad unacknowledged update", extra=kv(error=e.message))
     previous, stream = ex.stream, ExecutorStream()
     if previous is not None:
         previous.close()
     ex.stream = stream
-    for item in call["subscribe"].get("unacknowledged_updates") or []:
-        status = item.get("status") if isinstance(item, dict) else None
-        if isinstance(status, dict):
-            try:
-                agent.record_update(ex.framework_id, _complete(agent, ex, status), ex)
-            except HttpError as e:
-                log.warning("ignoring bad unacknowledged update", extra=kv(error=e.message))
+    for status in resend:
+        agent.record_update(ex.framework_id, status, ex)
     fw = agent.frameworks[ex.framework_id]
     agent_info = {
         "id": {"value": agent.agent_id or ""},
@@ -127,6 +137,9 @@ def _subscribe(agent: Agent, ex: Executor, call: dict[str, Any]) -> Response:
         "container_id": {"value": ex.container_id},
     }
     stream.send({"type": "SUBSCRIBED", "subscribed": subscribed})
+    for status in resend:  # recorded again: the executor may forget them
+        ack = {"task_id": status["task_id"], "uuid": status["uuid"]}
+        stream.send({"type": "ACKNOWLEDGED", "acknowledged": ack})
     if ex.state is ExecutorState.TERMINATING:
         stream.send({"type": "SHUTDOWN"})
     else:
@@ -160,8 +173,12 @@ def _complete(agent: Agent, ex: Executor, status: Any) -> dict[str, Any]:
     """Validate an executor's TaskStatus and fill what the agent adds (``createStatusUpdate``)."""
     if not isinstance(status, dict):
         raise HttpError(400, "Expecting 'update.status' to be present")
-    if value_of(status.get("task_id")) is None:
+    task_id = value_of(status.get("task_id"))
+    if task_id is None:
         raise HttpError(400, "Expecting 'update.status.task_id' to be present")
+    if ex.find(task_id) is None and task_id not in {t.task_id for t in ex.completed}:
+        # An executor reports only on its own tasks (Mesos drops the others).
+        raise HttpError(400, f"Task '{task_id[:64]}' is not a task of executor '{ex.executor_id}'")
     state = status.get("state")
     if state not in EXECUTOR_STATES:
         raise HttpError(400, f"Invalid 'update.status.state' {state!r} for an executor")
@@ -174,8 +191,9 @@ def _complete(agent: Agent, ex: Executor, status: Any) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         raise HttpError(400, "'update.status.uuid' must be 16 bytes, base64 encoded") from None
     out = dict(status)
-    out.setdefault("agent_id", {"value": agent.agent_id or ""})
-    out.setdefault("executor_id", {"value": ex.executor_id})
+    # The agent, not the executor, says which agent and executor an update comes from.
+    out["agent_id"] = {"value": agent.agent_id or ""}
+    out["executor_id"] = {"value": ex.executor_id}
     out.setdefault("source", "SOURCE_EXECUTOR")
     out.setdefault("timestamp", agent.clock.time())
     out.setdefault("container_status", {"container_id": {"value": ex.container_id}})

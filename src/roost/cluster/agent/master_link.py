@@ -26,9 +26,12 @@ import httpx
 from roost.cluster.agent.config import ConfigError, parse_master
 from roost.cluster.protocol import MAX_BATCHED_UPDATES
 from roost.core.logs import kv
-from roost.core.recordio import Decoder, RecordIOError
+from roost.core.recordio import Decoder
 
 log = logging.getLogger(__name__)
+
+#: an UPDATES call stays well under the master's 16 MiB body limit
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 #: Before SUBSCRIBED says otherwise, how long a silent stream is trusted.
 DEFAULT_SILENCE_TIMEOUT = 75.0
@@ -152,7 +155,7 @@ class MasterLink:
                     redirects += 1
                     if redirects <= 3:
                         continue
-                except (httpx.HTTPError, RecordIOError, ValueError, OSError) as e:
+                except Exception as e:  # any failure of a session: back off and subscribe again
                     log.warning("cannot reach master", extra=kv(master=self.master, error=str(e)))
                     self._target = self._home
                 finally:
@@ -256,12 +259,15 @@ class MasterLink:
             carry = None
             if call["type"] == "UPDATE":
                 batch = [call["update"]]
+                size = len(json.dumps(call["update"]))
                 while len(batch) < MAX_BATCHED_UPDATES and not self._outbox.empty():
                     more = self._outbox.get_nowait()
-                    if more["type"] != "UPDATE":
+                    more_size = len(json.dumps(more["update"])) if more["type"] == "UPDATE" else 0
+                    if more["type"] != "UPDATE" or size + more_size > MAX_BATCH_BYTES:
                         carry = more
                         break
                     batch.append(more["update"])
+                    size += more_size
                 if len(batch) > 1:
                     call = {"type": "UPDATES", "updates": {"updates": batch}}
             await self._post(call)

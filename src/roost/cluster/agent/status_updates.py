@@ -151,7 +151,7 @@ class StatusUpdateManager:
         return min(times) if times else None
 
     def pending(self) -> Iterator[StatusUpdate]:
-        """Every unacknowledged update, in per-task order (``pending_updates`` of SUBSCRIBE)."""
+        """Every unacknowledged update, in per-task order (re-sent after a re-subscription)."""
         for stream in self._streams.values():
             yield from stream.pending
 

@@ -180,8 +180,18 @@ class SchedulerCalls(AgentCalls):
             tid, res = validate_task(task_info, aid, seen)
             seen.add(tid)
             exec_info = task_info.get("executor") or group_executor
+            if exec_info is None and (fid, tid) in agent.executors:
+                # the command executor's id is the task id: it must not name a custom executor
+                raise TaskInvalid(
+                    f"Task ID '{tid}' is already used as an executor ID on this agent"
+                )
             if exec_info is not None:
                 eid = validate_executor(exec_info)
+                command_task = agent.tasks.get((fid, eid))
+                if command_task is not None and not command_task.info.get("executor"):
+                    raise TaskInvalid(
+                        f"Executor ID '{eid}' is already used by a command task on this agent"
+                    )
                 if exec_info.get("type") == "DEFAULT":
                     raise TaskInvalid(
                         "roost does not provide the DEFAULT executor; use a CUSTOM executor"
