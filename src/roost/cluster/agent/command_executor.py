@@ -73,13 +73,15 @@ def launch(agent: Agent, fw: Framework, info: dict[str, Any]) -> None:
 
 def kill(agent: Agent, ex: Executor, task: Task, kill_policy: Any) -> None:
     """KILL_TASK: the kill policy of the kill wins over the task's, else 3 s."""
+    repeated = task.kill_requested
     task.kill_requested = True
     grace = grace_period(kill_policy)
     if grace is None:
         grace = grace_period(task.info.get("kill_policy"))
     task.kill_grace = DEFAULT_KILL_GRACE if grace is None else grace
     fw = agent.frameworks.get(ex.framework_id)
-    if fw is not None and fw.has_capability("TASK_KILLING_STATE") and task.state != "TASK_STAGING":
+    killing_state = fw is not None and fw.has_capability("TASK_KILLING_STATE")
+    if killing_state and not repeated and task.state != "TASK_STAGING":
         agent.task_update(ex, task, "TASK_KILLING")
     ex.state = ExecutorState.TERMINATING
     if ex.container is not None:

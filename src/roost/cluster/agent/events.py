@@ -89,8 +89,8 @@ def kill_task(agent: Agent, body: dict[str, Any]) -> None:
             _lost_unknown(agent, fid, tid)
         return
     ex, task = found
-    if task.terminal or task.kill_requested:
-        return
+    if task.terminal:
+        return  # a repeated KILL is forwarded again, as Mesos does: the first may be lost
     if ex.command_task:
         command_executor.kill(agent, ex, task, body.get("kill_policy"))
     else:
