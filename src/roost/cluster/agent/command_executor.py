@@ -24,6 +24,7 @@ from roost.cluster.agent.tasks import (
     ExecutorState,
     Framework,
     Task,
+    executor_environment,
     grace_period,
 )
 from roost.core.ids import new_uuid
@@ -159,16 +160,13 @@ def _outcome(task: Task, term: Termination) -> tuple[str, str | None, str]:
 
 
 def _environment(agent: Agent, ex: Executor, task: Task) -> dict[str, str]:
-    directory = str(ex.directory)
-    agent_id = agent.agent_id or ""
-    return {
-        "MESOS_TASK_ID": task.task_id,
-        "MESOS_FRAMEWORK_ID": ex.framework_id,
-        "MESOS_EXECUTOR_ID": ex.executor_id,
-        "MESOS_AGENT_ID": agent_id,
-        "MESOS_SLAVE_ID": agent_id,
-        "MESOS_CONTAINER_ID": ex.container_id,
-        "MESOS_DIRECTORY": directory,
-        "MESOS_SANDBOX": directory,
-        "MESOS_AGENT_ENDPOINT": agent.endpoint,
-    }
+    env = executor_environment(
+        ex.framework_id,
+        ex.executor_id,
+        ex.container_id,
+        str(ex.directory),
+        agent.agent_id or "",
+        agent.endpoint,
+    )
+    env["MESOS_TASK_ID"] = task.task_id
+    return env

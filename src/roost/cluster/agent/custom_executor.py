@@ -29,6 +29,7 @@ from roost.cluster.agent.tasks import (
     ExecutorState,
     Framework,
     Task,
+    executor_environment,
     grace_period,
     value_of,
 )
@@ -148,19 +149,16 @@ def environment(agent: Agent, ex: Executor) -> dict[str, str]:
     recover executors across agent restarts.
     """
     grace = shutdown_grace(agent, ex)
-    directory = str(ex.directory)
-    agent_id = agent.agent_id or ""
-    return {
-        "MESOS_FRAMEWORK_ID": ex.framework_id,
-        "MESOS_EXECUTOR_ID": ex.executor_id,
-        "MESOS_AGENT_ID": agent_id,
-        "MESOS_SLAVE_ID": agent_id,
-        "MESOS_CONTAINER_ID": ex.container_id,
-        "MESOS_DIRECTORY": directory,
-        "MESOS_SANDBOX": directory,
-        "MESOS_AGENT_ENDPOINT": agent.endpoint,
-        "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": f"{grace:g}secs",
-    }
+    env = executor_environment(
+        ex.framework_id,
+        ex.executor_id,
+        ex.container_id,
+        str(ex.directory),
+        agent.agent_id or "",
+        agent.endpoint,
+    )
+    env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = f"{grace:g}secs"
+    return env
 
 
 async def _run(agent: Agent, ex: Executor) -> None:

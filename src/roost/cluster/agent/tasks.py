@@ -190,3 +190,24 @@ def make_status(
     if container_id:
         status["container_status"] = {"container_id": {"value": container_id}}
     return status
+
+
+def executor_environment(
+    framework_id: str,
+    executor_id: str,
+    container_id: str,
+    directory: str,
+    agent_id: str,
+    endpoint: str,
+) -> dict[str, str]:
+    """The ``MESOS_*`` variables every executor gets (``docs/executor-http-api.md``)."""
+    return {
+        "MESOS_FRAMEWORK_ID": framework_id,
+        "MESOS_EXECUTOR_ID": executor_id,
+        "MESOS_AGENT_ID": agent_id,
+        "MESOS_SLAVE_ID": agent_id,
+        "MESOS_CONTAINER_ID": container_id,
+        "MESOS_DIRECTORY": directory,
+        "MESOS_SANDBOX": directory,
+        "MESOS_AGENT_ENDPOINT": endpoint,
+    }
