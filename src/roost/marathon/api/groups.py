@@ -1,0 +1,202 @@
+"""``/v2/groups``: the group tree of app ids (``GroupsResource.scala``, reference §1.7).
+
+Groups exist through their apps and through explicit creation. A group's versions are the
+versions of the apps under it; rolling a group back to version *v* restores, for each app,
+the newest definition not later than *v*, and removes apps created after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from roost.marathon import pathid
+from roost.marathon.api.base import ctx, deployment_result, flag, json_body, ok
+from roost.marathon.api.render import app_info
+from roost.marathon.appdef import AppDefinition, AppValidationError, apply_update, parse_app
+from roost.marathon.deployment import build_plan
+from roost.marathon.deployment.plan import load_app
+from roost.marathon.errors import BadRequest, Conflict, NotFound, group_not_found
+from roost.marathon.orchestrator import Orchestrator
+from roost.marathon.query import parse_embed
+
+GROUP_KEYS = {"id", "apps", "groups", "dependencies", "version", "scaleBy", "pods", "enforceRole"}
+
+
+def group_json(orc: Orchestrator, group_id: str, embed: frozenset[str]) -> dict[str, Any]:
+    groups = orc.state.group_ids()
+    children = sorted(g for g in groups if g != group_id and pathid.parent(g) == group_id)
+    apps = [a for a in orc.state.apps if pathid.parent(a) == group_id]
+    versions = [orc.state.apps[a].version or "" for a in orc.state.apps_under(group_id)]
+    version = max(versions, default=orc.state.root_version or orc.ts())
+    return {
+        "id": group_id,
+        "apps": [app_info(orc, orc.state.apps[a], embed) for a in sorted(apps)],
+        "groups": [group_json(orc, g, embed) for g in children],
+        "pods": [],
+        "dependencies": [],
+        "version": version,
+    }
+
+
+def _group_id(request: Request) -> str:
+    rest = request.path_params.get("rest", "")
+    return pathid.absolute(rest) if rest.strip("/") else "/"
+
+
+def _split_versions(group_id: str) -> tuple[str, str | None, bool]:
+    """``/grp/versions[/v]`` -> (``/grp``, v, True)."""
+    parts = [p for p in group_id.split("/") if p]
+    if "versions" in parts:
+        i = parts.index("versions")
+        tail = parts[i + 1 :]
+        return "/" + "/".join(parts[:i]), (tail[0] if tail else None), True
+    return group_id, None, False
+
+
+async def get_group(request: Request) -> Response:
+    c = ctx(request)
+    gid, version, is_versions = _split_versions(_group_id(request))
+    if gid not in c.orc.state.group_ids():
+        raise group_not_found(gid)
+    if is_versions:
+        versions = sorted(
+            {v for a in c.orc.state.apps_under(gid) for v in await c.orc.repo.app_versions(a)},
+            reverse=True,
+        )
+        if version is None:
+            return ok(versions)
+        if version not in versions:
+            raise NotFound(f"Group '{gid}' does not exist in version '{version}'")
+    embed = parse_embed(request.query_params.getlist("embed")) | {"counts", "deployments"}
+    return ok(group_json(c.orc, gid, embed))
+
+
+def _collect(
+    raw: Any, base: str, path: str, out: dict[str, Any], groups: list[str]
+) -> None:
+    """Flatten a group body into app bodies by absolute id (child ids may be relative)."""
+    if not isinstance(raw, dict):
+        raise AppValidationError(400, "Invalid JSON", [{"path": path or "/", "errors": ["error.expected.jsobject"]}])
+    unknown = sorted(set(raw) - GROUP_KEYS)
+    if unknown:
+        raise AppValidationError(
+            422, "Object is not valid", [{"path": f"{path}/{k}", "errors": ["unknown property"]} for k in unknown]
+        )
+    gid = pathid.absolute(raw.get("id", base), base if base != "/" else "/") if isinstance(raw.get("id", base), str) else base
+    if base != "/" and gid != base and not pathid.is_child_of(gid, base):
+        raise AppValidationError(
+            422,
+            "Object is not valid",
+            [{"path": f"{path}/id", "errors": [f"identifier {gid} is not child of {base}. Hint: use relative paths."]}],
+        )
+    groups.append(gid)
+    for i, app in enumerate(raw.get("apps") or []):
+        where = f"{path}/apps({i})"
+        if not isinstance(app, dict) or not isinstance(app.get("id"), str):
+            raise AppValidationError(422, "Object is not valid", [{"path": f"{where}/id", "errors": ["is required"]}])
+        app_id = pathid.absolute(app["id"], gid)
+        if not pathid.is_child_of(app_id, gid):
+            raise AppValidationError(
+                422,
+                "Object is not valid",
+                [{"path": f"{where}/id", "errors": [f"identifier {app_id} is not child of {gid}. Hint: use relative paths."]}],
+            )
+        out[app_id] = ({**app, "id": app_id}, where)
+    for i, sub in enumerate(raw.get("groups") or []):
+        if isinstance(sub, dict) and isinstance(sub.get("id"), str):
+            sub = {**sub, "id": pathid.absolute(sub["id"], gid)}
+        _collect(sub, gid, f"{path}/groups({i})", out, groups)
+
+
+async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) -> Response:
+    c = ctx(request)
+    force = flag(request, "force", False)
+    dry_run = flag(request, "dryRun", False)
+    orc = c.orc
+    if isinstance(raw, dict) and "version" in raw and set(raw) <= {"id", "version"}:
+        targets = await _rollback_targets(orc, gid, str(raw["version"]))
+    elif isinstance(raw, dict) and "scaleBy" in raw:
+        factor = raw["scaleBy"]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+            raise AppValidationError(422, "Object is not valid", [{"path": "/scaleBy", "errors": ["must be a non-negative number"]}])
+        targets = {
+            a: orc.state.apps[a].model_copy(update={"instances": int(orc.state.apps[a].instances * factor + 0.5)})
+            for a in orc.state.apps_under(gid)
+        }
+    else:
+        bodies: dict[str, Any] = {}
+        groups: list[str] = []
+        _collect(raw if isinstance(raw, dict) else raw, gid, "", bodies, groups)
+        targets = {}
+        for app_id, (body, where) in bodies.items():
+            current = orc.state.apps.get(app_id)
+            targets[app_id] = parse_app(body, path=where) if current is None else apply_update(current, body, partial=True, path=where)
+        if not creating:  # PUT replaces the group's content: apps not named are removed
+            for app_id in orc.state.apps_under(gid):
+                if app_id not in targets and "apps" in raw:
+                    targets[app_id] = None
+        orc.state.groups |= {g for g in groups if g != "/"}
+        await orc.repo.put_groups(sorted(orc.state.groups))
+    if dry_run:
+        original = {a: orc.state.apps.get(a) for a in targets}
+        plan = build_plan("dry-run", orc.ts(), original, targets)
+        return ok({"steps": plan.api_json()["steps"]})
+    plan = await c.ops.change_apps(targets, force=force)
+    c.orc.emit.group_change_success(gid, plan.version)
+    return deployment_result(plan.id, plan.version, 201 if creating else 200)
+
+
+async def _rollback_targets(orc: Orchestrator, gid: str, version: str) -> dict[str, AppDefinition | None]:
+    targets: dict[str, AppDefinition | None] = {}
+    for app_id in orc.state.apps_under(gid):
+        older = [v for v in await orc.repo.app_versions(app_id) if v <= version]
+        if not older:
+            targets[app_id] = None
+            continue
+        raw = await orc.repo.app_version(app_id, max(older))
+        if raw is not None:
+            targets[app_id] = load_app(raw)
+    return targets
+
+
+async def create_group(request: Request) -> Response:
+    c = ctx(request)
+    raw = await json_body(request)
+    if not isinstance(raw, dict):
+        raise BadRequest("Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}])
+    rid = raw.get("id")
+    if not isinstance(rid, str):
+        raise AppValidationError(422, "Object is not valid", [{"path": "/id", "errors": ["is required"]}])
+    gid = pathid.absolute(rid)
+    errors = pathid.id_errors(gid) if gid != "/" else []
+    if errors:
+        raise AppValidationError(422, "Object is not valid", [{"path": "/id", "errors": errors}])
+    if gid in c.orc.state.group_ids() or gid in c.orc.state.apps:
+        raise Conflict(f"Group {gid} is already created. Use PUT to change this group.")
+    return await _apply_group(request, gid, {**raw, "id": gid}, creating=True)
+
+
+async def update_group(request: Request) -> Response:
+    gid = _group_id(request)
+    raw = await json_body(request)
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        raw = {**raw, "id": pathid.absolute(raw["id"], gid)}
+    elif isinstance(raw, dict):
+        raw = {**raw, "id": gid}
+    creating = gid not in ctx(request).orc.state.group_ids()
+    return await _apply_group(request, gid, raw, creating=creating)
+
+
+async def delete_group(request: Request) -> Response:
+    c = ctx(request)
+    gid = _group_id(request)
+    if gid not in c.orc.state.group_ids():
+        raise group_not_found(gid)
+    targets: dict[str, AppDefinition | None] = dict.fromkeys(c.orc.state.apps_under(gid))
+    c.orc.state.groups = {g for g in c.orc.state.groups if not (g == gid or pathid.is_child_of(g, gid))}
+    await c.orc.repo.put_groups(sorted(c.orc.state.groups))
+    plan = await c.ops.change_apps(targets, force=flag(request, "force", False))
+    return deployment_result(plan.id, plan.version)
