@@ -13,6 +13,8 @@ from rich.table import Table
 from roost.cli.common import LogLevel, fail, run_async
 from roost.cluster.master.config import ConfigError, MasterConfig
 from roost.cluster.master.server import MasterServer
+from roost.marathon.config import MarathonConfig
+from roost.marathon.server import MarathonServer
 
 
 def up_command(
@@ -26,6 +28,9 @@ def up_command(
         int, typer.Option(envvar="ROOST_MASTER_PORT", help="Master port.")
     ] = 5050,
     agent_port: Annotated[int, typer.Option(envvar="ROOST_AGENT_PORT", help="Agent port.")] = 5051,
+    marathon_port: Annotated[
+        int, typer.Option(envvar="ROOST_MARATHON_PORT", help="Marathon API port (0 = off).")
+    ] = 8080,
     resources: Annotated[
         str | None,
         typer.Option(
@@ -53,12 +58,14 @@ def up_command(
             resources=resources,
             attributes=attributes,
         )
+        if not 0 <= marathon_port <= 65535:
+            raise ConfigError(f"--marathon-port must be between 0 and 65535, got {marathon_port}")
     except (ConfigError, AgentConfigError) as e:
         fail(str(e))
-    run_async(_up(mconf, aconf), log_level, use_uvloop=False)
+    run_async(_up(mconf, aconf, marathon_port), log_level, use_uvloop=False)
 
 
-async def _up(mconf: MasterConfig, aconf: object) -> None:
+async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
     from roost.cluster.agent.config import AgentConfig
     from roost.cluster.agent.server import AgentServer
 
@@ -68,9 +75,20 @@ async def _up(mconf: MasterConfig, aconf: object) -> None:
     await master.start()
     aconf.master = master.address
     agent = AgentServer(aconf)
+    marathon: MarathonServer | None = None
     try:
         await agent.start()
         await asyncio.wait_for(agent.registered.wait(), 30)
+        if marathon_port:
+            marathon = MarathonServer(
+                MarathonConfig(
+                    master=master.address,
+                    store=f"sqlite:///{mconf.work_dir.parent / 'marathon' / 'marathon.db'}",
+                    ip=mconf.ip,
+                    port=marathon_port,
+                )
+            )
+            await marathon.start()
         table = Table(title="roost is up", show_header=True)
         table.add_column("service")
         table.add_column("endpoint")
@@ -78,13 +96,25 @@ async def _up(mconf: MasterConfig, aconf: object) -> None:
         table.add_row("master", f"{base}:{master.port}  (state: /master/state, metrics: /metrics)")
         table.add_row("scheduler API", f"{base}:{master.port}/api/v1/scheduler")
         table.add_row("agent", f"{base}:{agent.port}  (state: /state, sandboxes: /files/browse)")
+        if marathon is not None:
+            table.add_row(
+                "marathon", f"{base}:{marathon.port}  (apps: /v2/apps, events: /v2/events)"
+            )
         table.add_row("work dir", str(mconf.work_dir.parent.resolve()))
         console.print(table)
         console.print(
             f"Try: roost run-task --master {master.address} -- echo hello   (Ctrl-C to stop)"
         )
+        if marathon is not None:
+            console.print(
+                f'  or: curl -H \'Content-Type: application/json\' -d \'{{"id": "hello", '
+                f'"cmd": "sleep 60", "cpus": 0.1, "mem": 16}}\' '
+                f"{base}:{marathon.port}/v2/apps"
+            )
         await asyncio.Event().wait()
     finally:
         console.print("stopping: killing tasks, closing servers")
+        if marathon is not None:
+            await marathon.stop()
         await agent.stop()
         await master.stop()

@@ -26,7 +26,10 @@ class LaunchDelay:
 
     def on_failure(self, now: float) -> float:
         """Note a failed/finished task; returns the new delay in seconds."""
-        if self.last_failure is not None and now - self.last_failure > self.current + self.max_seconds:
+        if (
+            self.last_failure is not None
+            and now - self.last_failure > self.current + self.max_seconds
+        ):
             self.current = 0.0  # quiet long enough: start again from backoffSeconds
         if self.current <= 0:
             self.current = min(self.backoff_seconds, self.max_seconds)

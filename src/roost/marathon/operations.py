@@ -155,7 +155,9 @@ def require_app(orc: Orchestrator, app_id: str) -> AppDefinition:
 def task_ids_in(body: Any) -> list[str]:
     """The ``{"ids": [...]}`` body of ``POST /v2/tasks/delete``."""
     if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
-        raise BadRequest("Invalid JSON", details=[{"path": "/ids", "errors": ["error.path.missing"]}])
+        raise BadRequest(
+            "Invalid JSON", details=[{"path": "/ids", "errors": ["error.path.missing"]}]
+        )
     ids = body["ids"]
     if not all(isinstance(i, str) for i in ids):
         raise BadRequest(

@@ -50,9 +50,7 @@ class ClusterPort(Protocol):
 
 
 class Orchestrator:
-    def __init__(
-        self, repo: Repository, emit: Emitter, *, clock: Clock = SYSTEM_CLOCK
-    ) -> None:
+    def __init__(self, repo: Repository, emit: Emitter, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.repo = repo
         self.emit = emit
         self.clock = clock

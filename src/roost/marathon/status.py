@@ -103,7 +103,9 @@ async def _expunge(
         orc.schedule_delay_wakeup(seconds)
 
 
-async def _unknown_task(orc: Orchestrator, task_id: str, state: str, status: dict[str, Any]) -> None:
+async def _unknown_task(
+    orc: Orchestrator, task_id: str, state: str, status: dict[str, Any]
+) -> None:
     from roost.cluster.protocol import TERMINAL_STATES
 
     if state in TERMINAL_STATES or orc.cluster is None:

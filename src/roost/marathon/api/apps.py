@@ -1,5 +1,5 @@
 """``/v2/apps``: list, create, get, update (PUT/PATCH, rollback), delete, restart, tasks,
-versions (``AppsResource.scala``, ``AppTasksResource.scala``, reference §1.3–1.4).
+versions (``AppsResource.scala``, ``AppTasksResource.scala``, reference §1.3-1.4).
 
 App ids contain ``/``, so one route takes the whole rest of the path and the suffixes
 ``/restart``, ``/tasks[/<id>]`` and ``/versions[/<v>]`` are peeled off here.

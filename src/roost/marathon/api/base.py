@@ -59,7 +59,9 @@ def error_response(exc: Exception) -> Response:
 async def json_body(request: Request) -> Any:
     raw = await read_body(request, BODY_LIMIT)
     if not raw.strip():
-        raise BadRequest("Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}])
+        raise BadRequest(
+            "Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}]
+        )
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:

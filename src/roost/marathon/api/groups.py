@@ -74,35 +74,57 @@ async def get_group(request: Request) -> Response:
     return ok(group_json(c.orc, gid, embed))
 
 
-def _collect(
-    raw: Any, base: str, path: str, out: dict[str, Any], groups: list[str]
-) -> None:
+def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[str]) -> None:
     """Flatten a group body into app bodies by absolute id (child ids may be relative)."""
     if not isinstance(raw, dict):
-        raise AppValidationError(400, "Invalid JSON", [{"path": path or "/", "errors": ["error.expected.jsobject"]}])
+        raise AppValidationError(
+            400, "Invalid JSON", [{"path": path or "/", "errors": ["error.expected.jsobject"]}]
+        )
     unknown = sorted(set(raw) - GROUP_KEYS)
     if unknown:
         raise AppValidationError(
-            422, "Object is not valid", [{"path": f"{path}/{k}", "errors": ["unknown property"]} for k in unknown]
+            422,
+            "Object is not valid",
+            [{"path": f"{path}/{k}", "errors": ["unknown property"]} for k in unknown],
         )
-    gid = pathid.absolute(raw.get("id", base), base if base != "/" else "/") if isinstance(raw.get("id", base), str) else base
+    gid = (
+        pathid.absolute(raw.get("id", base), base if base != "/" else "/")
+        if isinstance(raw.get("id", base), str)
+        else base
+    )
     if base != "/" and gid != base and not pathid.is_child_of(gid, base):
         raise AppValidationError(
             422,
             "Object is not valid",
-            [{"path": f"{path}/id", "errors": [f"identifier {gid} is not child of {base}. Hint: use relative paths."]}],
+            [
+                {
+                    "path": f"{path}/id",
+                    "errors": [
+                        f"identifier {gid} is not child of {base}. Hint: use relative paths."
+                    ],
+                }
+            ],
         )
     groups.append(gid)
     for i, app in enumerate(raw.get("apps") or []):
         where = f"{path}/apps({i})"
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
-            raise AppValidationError(422, "Object is not valid", [{"path": f"{where}/id", "errors": ["is required"]}])
+            raise AppValidationError(
+                422, "Object is not valid", [{"path": f"{where}/id", "errors": ["is required"]}]
+            )
         app_id = pathid.absolute(app["id"], gid)
         if not pathid.is_child_of(app_id, gid):
             raise AppValidationError(
                 422,
                 "Object is not valid",
-                [{"path": f"{where}/id", "errors": [f"identifier {app_id} is not child of {gid}. Hint: use relative paths."]}],
+                [
+                    {
+                        "path": f"{where}/id",
+                        "errors": [
+                            f"identifier {app_id} is not child of {gid}. Hint: use relative paths."
+                        ],
+                    }
+                ],
             )
         out[app_id] = ({**app, "id": app_id}, where)
     for i, sub in enumerate(raw.get("groups") or []):
@@ -121,19 +143,29 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     elif isinstance(raw, dict) and "scaleBy" in raw:
         factor = raw["scaleBy"]
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
-            raise AppValidationError(422, "Object is not valid", [{"path": "/scaleBy", "errors": ["must be a non-negative number"]}])
+            raise AppValidationError(
+                422,
+                "Object is not valid",
+                [{"path": "/scaleBy", "errors": ["must be a non-negative number"]}],
+            )
         targets = {
-            a: orc.state.apps[a].model_copy(update={"instances": int(orc.state.apps[a].instances * factor + 0.5)})
+            a: orc.state.apps[a].model_copy(
+                update={"instances": int(orc.state.apps[a].instances * factor + 0.5)}
+            )
             for a in orc.state.apps_under(gid)
         }
     else:
         bodies: dict[str, Any] = {}
         groups: list[str] = []
-        _collect(raw if isinstance(raw, dict) else raw, gid, "", bodies, groups)
+        _collect(raw, gid, "", bodies, groups)
         targets = {}
         for app_id, (body, where) in bodies.items():
             current = orc.state.apps.get(app_id)
-            targets[app_id] = parse_app(body, path=where) if current is None else apply_update(current, body, partial=True, path=where)
+            targets[app_id] = (
+                parse_app(body, path=where)
+                if current is None
+                else apply_update(current, body, partial=True, path=where)
+            )
         if not creating:  # PUT replaces the group's content: apps not named are removed
             for app_id in orc.state.apps_under(gid):
                 if app_id not in targets and "apps" in raw:
@@ -149,7 +181,9 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     return deployment_result(plan.id, plan.version, 201 if creating else 200)
 
 
-async def _rollback_targets(orc: Orchestrator, gid: str, version: str) -> dict[str, AppDefinition | None]:
+async def _rollback_targets(
+    orc: Orchestrator, gid: str, version: str
+) -> dict[str, AppDefinition | None]:
     targets: dict[str, AppDefinition | None] = {}
     for app_id in orc.state.apps_under(gid):
         older = [v for v in await orc.repo.app_versions(app_id) if v <= version]
@@ -166,10 +200,14 @@ async def create_group(request: Request) -> Response:
     c = ctx(request)
     raw = await json_body(request)
     if not isinstance(raw, dict):
-        raise BadRequest("Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}])
+        raise BadRequest(
+            "Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}]
+        )
     rid = raw.get("id")
     if not isinstance(rid, str):
-        raise AppValidationError(422, "Object is not valid", [{"path": "/id", "errors": ["is required"]}])
+        raise AppValidationError(
+            422, "Object is not valid", [{"path": "/id", "errors": ["is required"]}]
+        )
     gid = pathid.absolute(rid)
     errors = pathid.id_errors(gid) if gid != "/" else []
     if errors:
@@ -196,7 +234,9 @@ async def delete_group(request: Request) -> Response:
     if gid not in c.orc.state.group_ids():
         raise group_not_found(gid)
     targets: dict[str, AppDefinition | None] = dict.fromkeys(c.orc.state.apps_under(gid))
-    c.orc.state.groups = {g for g in c.orc.state.groups if not (g == gid or pathid.is_child_of(g, gid))}
+    c.orc.state.groups = {
+        g for g in c.orc.state.groups if not (g == gid or pathid.is_child_of(g, gid))
+    }
     await c.orc.repo.put_groups(sorted(c.orc.state.groups))
     plan = await c.ops.change_apps(targets, force=flag(request, "force", False))
     return deployment_result(plan.id, plan.version)

@@ -31,7 +31,9 @@ def metrics_snapshot(c: MarathonContext) -> dict[str, float]:
 
 def metrics_json(c: MarathonContext) -> dict[str, Any]:
     snap = metrics_snapshot(c)
-    gauges = {k.replace("/", "."): {"value": v} for k, v in snap.items() if "http_requests" not in k}
+    gauges = {
+        k.replace("/", "."): {"value": v} for k, v in snap.items() if "http_requests" not in k
+    }
     counters = {k.replace("/", "."): {"count": v} for k, v in snap.items() if "http_requests" in k}
     return {
         "version": "4.0.0",

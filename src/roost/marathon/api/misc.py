@@ -1,5 +1,5 @@
 """``/v2/tasks``, ``/v2/deployments``, ``/v2/queue``, ``/v2/info``, ``/v2/leader``, ``/ping``,
-``/metrics`` and ``/v2/events`` (reference §1.3, §1.6, §1.8–1.10)."""
+``/metrics`` and ``/v2/events`` (reference §1.3, §1.6, §1.8-1.10)."""
 
 from __future__ import annotations
 
@@ -22,17 +22,13 @@ STATUS_FILTERS = {"running": {"TASK_RUNNING"}, "staging": {"TASK_STAGING", "TASK
 async def list_tasks(request: Request) -> Response:
     c = ctx(request)
     wanted: set[str] = set()
-    for value in request.query_params.getlist("status") + request.query_params.getlist(
-        "status[]"
-    ):
+    for value in request.query_params.getlist("status") + request.query_params.getlist("status[]"):
         states = STATUS_FILTERS.get(value.lower())
         if states is None:
             raise BadRequest(f"Unknown task status '{value}': use running or staging")
         wanted |= states
     tasks = [
-        task_body(c.orc, i)
-        for i in c.orc.state.all_instances()
-        if not wanted or i.state in wanted
+        task_body(c.orc, i) for i in c.orc.state.all_instances() if not wanted or i.state in wanted
     ]
     return ok({"tasks": tasks})
 
