@@ -43,6 +43,10 @@ TIMING = {
             {"type": "HTTP", "http": {"scheme": "http", "port": 31000}},
         ),
         (
+            {"protocol": "MESOS_HTTP", "path": "health", "port_index": 0},
+            {"type": "HTTP", "http": {"scheme": "http", "port": 31000, "path": "/health"}},
+        ),
+        (
             {"protocol": "MESOS_TCP", "port_index": 0},
             {"type": "TCP", "tcp": {"port": 31000}},
         ),
@@ -60,6 +64,13 @@ def test_port_wins_over_port_index(protocol: str) -> None:
     health = mesos_health_check(app, PORTS)
     assert health is not None
     assert health["http" if protocol == "MESOS_HTTP" else "tcp"]["port"] == 8080
+
+
+@pytest.mark.parametrize(("protocol", "key"), [("MESOS_HTTP", "http"), ("MESOS_TCP", "tcp")])
+def test_ipv6_checks_ask_the_agent_for_ipv6(protocol: str, key: str) -> None:
+    app = make_app(make_check(protocol=protocol, port_index=0, ip_protocol="IPv6"))
+    health = mesos_health_check(app, PORTS)
+    assert health is not None and health[key]["protocol"] == "IPv6"
 
 
 def test_timing_fields_come_from_the_definition() -> None:

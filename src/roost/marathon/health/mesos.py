@@ -23,7 +23,8 @@ def mesos_health_check(app: AppDefinition, host_ports: Sequence[int]) -> dict[st
     Marathon allows at most one Mesos-level check per app (validation); the first one wins
     here. ``port`` wins over ``portIndex``, which picks one of the task's ``host_ports``.
     An HTTP/TCP check whose port cannot be resolved yields ``None``, as upstream's
-    ``toMesos`` does.
+    ``toMesos`` does. ``maxConsecutiveFailures`` passes through unchanged, 0 included (Mesos
+    then kills on the first counted failure, unlike Marathon-level checks).
     """
     check = next((c for c in app.health_checks if is_mesos_level(c)), None)
     if check is None:
@@ -36,16 +37,19 @@ def mesos_health_check(app: AppDefinition, host_ports: Sequence[int]) -> dict[st
         port = effective_port(check, host_ports)
         if port is None:
             return None
+        endpoint: dict[str, Any] = {"port": port}
+        if check.ip_protocol == "IPv6":  # the agent then checks ::1 instead of 127.0.0.1
+            endpoint["protocol"] = "IPv6"
         if protocol == "MESOS_TCP":
-            health = {"type": "TCP", "tcp": {"port": port}}
+            health = {"type": "TCP", "tcp": endpoint}
         else:
-            http: dict[str, Any] = {
-                "scheme": "https" if protocol == "MESOS_HTTPS" else "http",
-                "port": port,
-            }
-            if check.path is not None:
-                http["path"] = check.path
-            health = {"type": "HTTP", "http": http}
+            endpoint["scheme"] = "https" if protocol == "MESOS_HTTPS" else "http"
+            if check.path:
+                # Mesos rejects a path without the leading "/" (TASK_ERROR); Marathon's own
+                # HTTP probe adds it, so do the same rather than launch a doomed task.
+                path = check.path
+                endpoint["path"] = path if path.startswith("/") else "/" + path
+            health = {"type": "HTTP", "http": endpoint}
     health.update(
         delay_seconds=float(check.delay_seconds),
         interval_seconds=float(check.interval_seconds),
