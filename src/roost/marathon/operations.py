@@ -90,6 +90,7 @@ class Operations:
                     orc.queue.reset_delay(app_id)  # a new version launches at once
                 await orc.repo.put_app(app_json(new))
             orc.state.root_version = version
+            orc.offers_changed()  # queued work may fit offers it was refused before
             plan = build_plan(new_uuid(), version, original, final, restart=restart)
             await orc.start_deployment(plan)
             return plan

@@ -170,10 +170,13 @@ class Orchestrator:
             self.cluster.want_offers(wanted, revive=revive)
             self._offers_wanted = wanted
 
-    def delay_expired(self) -> None:
-        """A launch delay ran out: the app's offers may sit behind decline filters."""
+    def offers_changed(self) -> None:
+        """Declined offers may suit the queue now (a delay ran out, a definition changed):
+        REVIVE on the next round, clearing the decline filters."""
         self._queue_grew = True
         self.poke()
+
+    delay_expired = offers_changed
 
     # -- deployments -------------------------------------------------------------------------
     async def _advance(self, plan: DeploymentPlan) -> None:

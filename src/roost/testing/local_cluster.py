@@ -26,11 +26,15 @@ class LocalCluster:
         work_dir: Path,
         agents: int = 1,
         agent_resources: str = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]",
+        agent_options: list[dict[str, Any]] | None = None,
         **master_options: Any,
     ) -> None:
+        """``agent_options[i]`` overrides AgentConfig fields of agent ``i`` (e.g. ``hostname``,
+        ``attributes``), so constraint tests can tell agents apart."""
         self.work_dir = Path(work_dir)
         self.agent_count = agents
         self.agent_resources = agent_resources
+        self.agent_options = agent_options or []
         options: dict[str, Any] = {
             "ip": "127.0.0.1",
             "port": 0,
@@ -70,6 +74,8 @@ class LocalCluster:
             reconnect_backoff_min=0.1,
             reconnect_backoff_max=0.5,
         )
+        for key, value in (self.agent_options[i] if i < len(self.agent_options) else {}).items():
+            setattr(config, key, value)
         agent = AgentServer(config)
         await agent.start()
         await asyncio.wait_for(agent.registered.wait(), 10)

@@ -197,8 +197,9 @@ async def update_app(request: Request, app_id: str) -> Response:
 
 async def delete_app(request: Request, app_id: str) -> Response:
     c = ctx(request)
+    force = flag(request, "force", True)
     require_app(c.orc, app_id)
-    plan = await c.ops.change_apps({app_id: None}, force=flag(request, "force", True))
+    plan = await c.ops.change_apps({app_id: None}, force=force)
     return deployment_result(plan.id, plan.version)
 
 
