@@ -81,7 +81,7 @@ def test_offer_view_reads_ids_host_domain_role_and_resources() -> None:
 def test_offer_view_skips_malformed_resources_and_persistent_volumes() -> None:
     volume = resource("disk", 500)
     volume["disk"] = {"persistence": {"id": "v1"}, "volume": {"container_path": "data"}}
-    extra = [
+    extra: list[Any] = [
         {"name": "cpus", "type": "WEIRD"},
         {"name": "mem", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 2}]}},
         {"name": "cpus", "type": "SCALAR", "scalar": {"value": -1}},
@@ -185,6 +185,11 @@ def test_disk_and_gpus_are_included_when_asked_for() -> None:
     result = place(offer(gpus=2), app(disk=100, gpus=1), [], 1)
     names = [r["name"] for r in result.placements[0].resources]
     assert names == ["cpus", "mem", "disk", "gpus", "ports"]
+
+
+def test_a_request_larger_than_any_agent_is_insufficient_not_an_error() -> None:
+    huge = app().model_copy(update={"mem": 1e300})
+    assert place(offer(), huge, [], 1).reason == "InsufficientMemory"
 
 
 def test_an_app_without_gpus_may_use_a_gpu_agent() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from roost.core.resources import to_millis
+from roost.core.resources import ResourceError, to_millis
 from roost.marathon.placement.app_spec import AppSpec
 from roost.marathon.placement.offer_view import UNRESERVED, OfferView, Peer
 from roost.marathon.placement.reasons import SCALAR_REASONS, UNFULFILLED_ROLE
@@ -99,8 +99,11 @@ class ScalarChecker:
         return self.resource
 
     def __call__(self, attempt: Attempt) -> str | None:
-        wanted = float(getattr(attempt.app, self.resource))
-        taken = attempt.pool.take_scalar(self.resource, to_millis(max(0.0, wanted), self.resource))
+        try:
+            wanted = to_millis(max(0.0, float(getattr(attempt.app, self.resource))))
+        except ResourceError:  # more than any agent can have (or not a finite number)
+            return SCALAR_REASONS[self.resource]
+        taken = attempt.pool.take_scalar(self.resource, wanted)
         if taken is None:
             return SCALAR_REASONS[self.resource]
         attempt.claim(taken)

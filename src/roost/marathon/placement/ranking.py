@@ -7,9 +7,12 @@ several offers are at hand.
 
 * ``spread`` (weight 1): ``1 / (1 + n)`` for ``n`` peers on the offer's host, so hosts with
   fewer instances of the app come first.
-* ``binpack`` (weight 0.5): the share of the offer's cpus and mem one instance uses (mean of
+* ``binpack`` (weight 0.25): the share of the offer's cpus and mem one instance uses (mean of
   the two, capped at 1), so a tight fit beats a roomy one and large agents stay free for large
-  apps. It weighs less than ``spread`` because losing a host should not take many instances.
+  apps. It weighs less than ``spread`` because losing a host should not take many instances:
+  a host without an instance of the app always beats one with an instance (at most
+  ``(0.5 + 0.25) / 1.25`` against at least ``1 / 1.25``); between hosts that already have
+  some, a much tighter fit can win.
 
 Offers on which not even one instance fits come last, in input order, with their ``reason``
 and no scores.
@@ -67,7 +70,7 @@ class BinPackRanker:
     """A larger share of the offer's cpus and mem used by one instance is better."""
 
     name: str = "binpack"
-    weight: float = 0.5
+    weight: float = 0.25
 
     def __call__(self, app: AppSpec, offer: OfferView, peers: Sequence[Peer]) -> float:
         shares = []
