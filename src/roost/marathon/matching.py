@@ -78,11 +78,12 @@ async def match_offers(orc: Orchestrator, offers: list[dict[str, Any]]) -> Match
                 break
             offer = dict(ranked.offer)
             oid = _offer_id(offer)
+            view = offer_view(offer)
             placement = place(offer, app, peers, orc.queue.count(app.id))
-            entry.stats.record(None if placement.placements else placement.reason, wall)
+            reason = None if placement.placements else placement.reason
+            entry.stats.record(reason, wall, agent_id=view.agent_id)
             if not placement.placements:
                 continue
-            view = offer_view(offer)
             used: list[dict[str, Any]] = []
             for p in placement.placements:
                 task_id = new_task_id(app.id)

@@ -45,7 +45,7 @@ class Operations:
         used = self.orc.state.used_service_ports()
         if old is not None:
             used -= {p.port for p in old.port_definitions}
-        new = self.ports.assign(new, used)
+        new = self.ports.assign(new, used, previous=old)
         scale_only = old is not None and not restart and is_scale_only(old, new)
         if scale_only and old is not None and old.version_info is not None:
             info = VersionInfo(
