@@ -105,6 +105,7 @@ def create_app(context: MarathonContext) -> ASGIApp:
         ("/v2/info", misc.info, ["GET"]),
         ("/v2/leader", misc.leader, ["GET", "DELETE"]),
         ("/ping", misc.ping, ["GET"]),
+        ("/health", misc.ping, ["GET"]),
         ("/metrics", metrics, ["GET"]),
         ("/metrics/prometheus", prometheus, ["GET"]),
         ("/openapi.json", openapi, ["GET"]),
