@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from roost.marathon.appdef import AppDefinition, parse_app
 from roost.marathon.task_env import (
     env_name,
     labels_env,
@@ -12,52 +13,15 @@ from roost.marathon.task_env import (
     task_environment,
 )
 
-try:
-    from roost.marathon.appdef import parse_app
-except ImportError:  # the app model lands separately; until then, a stand-in with its names
-    from dataclasses import dataclass, field
-
-    @dataclass(frozen=True)
-    class _PortDefinition:
-        port: int = 0
-        name: str | None = None
-
-    @dataclass(frozen=True)
-    class _App:
-        id: str
-        cpus: float = 1.0
-        mem: float = 128.0
-        disk: float = 0.0
-        gpus: int = 0
-        port_definitions: list[_PortDefinition] = field(default_factory=list)
-        env: dict[str, Any] = field(default_factory=dict)
-        labels: dict[str, str] = field(default_factory=dict)
-        container: dict[str, Any] | None = None
-        version: str | None = None
-
-    def parse_app(raw: object, *, base: str = "/", path: str = "") -> Any:
-        assert isinstance(raw, dict)
-        if "ports" in raw:
-            defs = [_PortDefinition(port=p) for p in raw["ports"]]
-        else:
-            defs = [_PortDefinition(**d) for d in raw.get("portDefinitions", [{"name": "default"}])]
-        scalars = ("cpus", "mem", "disk", "gpus", "env", "labels", "container", "version")
-        return _App(
-            id="/" + str(raw["id"]).lstrip("/"),
-            port_definitions=defs,
-            **{k: raw[k] for k in scalars if k in raw},
-        )
-
-
 VERSION = "2015-09-29T15:59:51.164Z"
 TASK = "hello2.62d0f03f-79aa-11e6-a1a0-660c139c5e15"
 
 
-def make_app(**raw: Any) -> Any:
+def make_app(**raw: Any) -> AppDefinition:
     return parse_app({"id": "hello2", "cmd": "echo hello; sleep 10", "version": VERSION, **raw})
 
 
-def env_of(app: Any, ports: list[int], **kw: Any) -> dict[str, str]:
+def env_of(app: AppDefinition, ports: list[int], **kw: Any) -> dict[str, str]:
     return task_environment(app, task_id=TASK, host="agent-1.example.com", host_ports=ports, **kw)
 
 
@@ -263,3 +227,8 @@ def test_mesos_environment_lists_variables_sorted_by_name() -> None:
         ]
     }
     assert mesos_environment({}) == {"variables": []}
+
+
+def test_an_app_not_yet_stored_has_no_version_variable() -> None:
+    app = make_app().model_copy(update={"version": None})
+    assert "MARATHON_APP_VERSION" not in env_of(app, [31005])
