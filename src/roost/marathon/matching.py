@@ -80,8 +80,11 @@ async def match_offers(orc: Orchestrator, offers: list[dict[str, Any]]) -> Match
             oid = _offer_id(offer)
             view = offer_view(offer)
             placement = place(offer, app, peers, orc.queue.count(app.id))
-            reason = None if placement.placements else placement.reason
-            entry.stats.record(reason, wall, agent_id=view.agent_id)
+            if placement.placements:
+                entry.stats.record(None, wall, agent_id=view.agent_id)
+            if placement.reason is not None:
+                # what is left of the offer was refused too: say why (queue summary)
+                entry.stats.record(placement.reason, wall, agent_id=view.agent_id)
             if not placement.placements:
                 continue
             used: list[dict[str, Any]] = []
