@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 def camel(name: str) -> str:
-    """``port_index`` -> ``portIndex``; digits stay put (``ignore_http1xx`` -> ``ignoreHttp1xx``)."""
+    """``port_index`` -> ``portIndex``; ``ignore_http1xx`` -> ``ignoreHttp1xx`` (not ``1Xx``)."""
     first, *rest = name.split("_")
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 

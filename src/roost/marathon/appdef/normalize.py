@@ -68,7 +68,10 @@ def _ports(app: dict[str, Any], out: dict[str, Any], issues: Issues, path: str) 
         fixed = [p for p in ports if p != 0]
         if len(fixed) != len(set(fixed)):
             issues.add(at(path, "ports"), "ports must be unique")
-        if definitions is not None and [d.get("port", 0) for d in definitions] != ports:
+            # the app is rejected anyway; convert without the repeats so that the same
+            # mistake is not reported again under /portDefinitions
+            ports = [p for i, p in enumerate(ports) if p == 0 or p not in ports[:i]]
+        if definitions is not None and [d.get("port", 0) for d in definitions] != app["ports"]:
             issues.add(path, "cannot specify both ports and port definitions")
         elif definitions is None:
             out["portDefinitions"] = [{"port": p, "protocol": "tcp"} for p in ports]

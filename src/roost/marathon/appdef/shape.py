@@ -16,6 +16,7 @@ Play's ``readNullable``.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,16 +35,20 @@ class Shape:
     unknown: Issues = field(default_factory=Issues)
 
 
-class Kind:
-    """A JSON type. ``check`` returns the cleaned value, or ``None`` after recording a failure."""
+class Kind(ABC):
+    """A JSON type."""
 
+    @abstractmethod
     def check(self, value: object, path: str, run: Shape) -> Any:
-        raise NotImplementedError
+        """The cleaned value, or ``None`` after recording a failure in ``run``."""
 
 
 @dataclass(frozen=True)
 class Scalar(Kind):
-    """``number`` (float), ``int``, ``string``, ``bool``, ``text`` (string or int -> str), ``any``."""
+    """JSON scalars: ``number`` (float), ``int``, ``string``, ``bool``, ``text``, ``any``.
+
+    ``text`` takes a string or an integer (as in a constraint value) and yields a string.
+    """
 
     name: str
 
