@@ -86,7 +86,13 @@ class Orchestrator:
                 continue
             self.state.apps[app.id] = app
         for inst in loaded.instances:
+            inst.healthy = None  # health is not stored: checks start again below
             self.state.add_instance(inst)
+            app = self.state.apps.get(inst.app_id)
+            if app is not None and inst.running:
+                self.health.track(inst.task_id, inst.task_id, app, inst.host, inst.host_ports)
+                if app.readiness_checks and not app.health_checks:
+                    self.readiness.track(inst, app)
         for rec in loaded.deployments:
             plan = DeploymentPlan.from_record(rec)
             self.deployments[plan.id] = plan
