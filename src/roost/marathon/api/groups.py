@@ -218,6 +218,13 @@ async def create_group(request: Request) -> Response:
 
 
 async def update_group(request: Request) -> Response:
+    gid, version, is_versions = _split_versions(_group_id(request))
+    if is_versions and version is not None:
+        # marathon-python's rollback_group: PUT /v2/groups/{id}/versions/{v}, no body (Marathon
+        # 0.x's GroupsResource rollback route); the same as PUT /v2/groups/{id} {"version": v}
+        if gid not in ctx(request).orc.state.group_ids():
+            raise group_not_found(gid)
+        return await _apply_group(request, gid, {"id": gid, "version": version}, creating=False)
     gid = _group_id(request)
     raw = await json_body(request)
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
