@@ -8,15 +8,31 @@ N", ``REASON_COMMAND_EXECUTOR_FAILED``; ``REASON_CONTAINER_LIMITATION_MEMORY`` o
 TASK_KILLED after a kill (SIGTERM, SIGKILL after the KillPolicy grace period, 3 s by default;
 TASK_KILLING first for frameworks with the ``TASK_KILLING_STATE`` capability). A sandbox, fetch
 or exec failure is TASK_FAILED with ``REASON_CONTAINER_LAUNCH_FAILED``.
+
+A ``TaskInfo.health_check`` is run by a :class:`~roost.cluster.agent.health.HealthChecker` while
+the task runs (``taskHealthUpdated`` in ``src/launcher/executor.cpp``): each health change is a
+TASK_RUNNING update with ``healthy`` and ``REASON_TASK_HEALTH_CHECK_STATUS_UPDATED``; when the
+checker asks for it the task is killed like a KILL_TASK without a kill policy, and its terminal
+TASK_KILLED carries ``healthy: false`` (and, as upstream, no specific reason). COMMAND checks
+run in the sandbox with the task's environment and user.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
-from roost.cluster.agent.containerizer import LaunchSpec, Termination
+from roost.cluster.agent.containerizer import Container, LaunchSpec, Termination
 from roost.cluster.agent.errors import LaunchError
+from roost.cluster.agent.health import (
+    HealthCheck,
+    HealthChecker,
+    HealthUpdate,
+    InvalidHealthCheck,
+    command_environment,
+    make_probe,
+)
 from roost.cluster.agent.sandbox import create_sandbox
 from roost.cluster.agent.tasks import (
     DEFAULT_KILL_GRACE,
@@ -26,6 +42,7 @@ from roost.cluster.agent.tasks import (
     Task,
     executor_environment,
     grace_period,
+    make_status,
 )
 from roost.core.ids import new_uuid
 from roost.core.logs import kv
@@ -91,20 +108,19 @@ def kill(agent: Agent, ex: Executor, task: Task, kill_policy: Any) -> None:
 
 async def _run(agent: Agent, fw: Framework, ex: Executor, task: Task) -> None:
     try:
-        term = await _launch_and_wait(agent, ex, task)
-        if term is not None:
-            state, reason, message = _outcome(task, term)
-            agent.task_update(ex, task, state, reason=reason, message=message)
+        if await _launch(agent, ex, task):
+            await _wait(agent, ex, task)
     finally:
         ex.state = ExecutorState.TERMINATED
         agent.maybe_retire(ex)
 
 
-async def _launch_and_wait(agent: Agent, ex: Executor, task: Task) -> Termination | None:
+async def _launch(agent: Agent, ex: Executor, task: Task) -> bool:
+    """Sandbox, fetch and start the task; ``False`` when it never ran (already reported)."""
     info = task.info
     if task.kill_requested:
         agent.task_update(ex, task, "TASK_KILLED", message="Task killed before it was launched")
-        return None
+        return False
     try:
         ex.directory = create_sandbox(
             agent.config.work_dir, agent.agent_id or "", ex.framework_id, ex.executor_id,
@@ -112,7 +128,7 @@ async def _launch_and_wait(agent: Agent, ex: Executor, task: Task) -> Terminatio
         )  # fmt: skip
     except (ValueError, OSError) as e:
         _launch_failed(agent, ex, task, f"Failed to create sandbox: {e}")
-        return None
+        return False
     agent.task_update(ex, task, "TASK_STARTING")
     resources = task.resources
     spec = LaunchSpec(
@@ -127,14 +143,96 @@ async def _launch_and_wait(agent: Agent, ex: Executor, task: Task) -> Terminatio
         ex.container = await agent.containerizer.launch(spec)
     except LaunchError as e:
         _launch_failed(agent, ex, task, e.message)
-        return None
+        return False
     if ex.state is ExecutorState.TERMINATING:  # killed while launching
         agent.spawn(ex.container.kill(task.kill_grace or 0.0), name=f"kill-{task.task_id}")
     else:
         ex.state = ExecutorState.RUNNING
         agent.task_update(ex, task, "TASK_RUNNING")
     log.info("task running", extra=kv(task=task.task_id, pid=ex.container.pid))
-    return await ex.container.wait()
+    return True
+
+
+async def _wait(agent: Agent, ex: Executor, task: Task) -> None:
+    """Health check the running task until it ends, then report how it ended."""
+    container = ex.container
+    assert container is not None
+    checker = _health_checker(agent, ex, task, container)
+    checking = agent.spawn(checker.run(), name=f"health-{task.task_id}") if checker else None
+    try:
+        term = await container.wait()
+    finally:
+        if checking is not None:
+            checking.cancel()
+    state, reason, message = _outcome(task, term)
+    healthy = False if checker is not None and checker.killed_task else None
+    _update(agent, ex, task, state, reason=reason, message=message, healthy=healthy)
+
+
+def _health_checker(
+    agent: Agent, ex: Executor, task: Task, container: Container
+) -> HealthChecker | None:
+    """The task's checker, made right after the launch as Mesos does (its grace starts now)."""
+    spec = task.info.get("health_check")
+    if spec is None or task.kill_requested or ex.directory is None:
+        return None
+    command = task.info.get("command") or {}
+    try:
+        check = HealthCheck.from_json(spec)
+        env = {**os.environ, **_environment(agent, ex, task), **command_environment(command)}
+    except (InvalidHealthCheck, ValueError) as e:  # the master validates; Mesos logs and goes on
+        log.error("task is not health checked", extra=kv(task=task.task_id, error=str(e)))
+        return None
+    user = command.get("user") if agent.containerizer.switch_user else None
+    output = ex.directory / "stderr"  # Mesos' checks write to the executor's stderr
+    probe = make_probe(check, env=env, cwd=ex.directory, user=user and str(user), output=output)
+    return HealthChecker(
+        check,
+        probe,
+        lambda update: _health_changed(agent, ex, task, update),
+        clock=agent.clock,
+        active=lambda: container.running and not task.kill_requested and not task.terminal,
+        task_id=task.task_id,
+    )
+
+
+def _health_changed(agent: Agent, ex: Executor, task: Task, update: HealthUpdate) -> None:
+    reason = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+    _update(agent, ex, task, "TASK_RUNNING", reason=reason, healthy=update.healthy)
+    if update.kill_task:
+        log.warning(
+            "killing task after failed health checks",
+            extra=kv(task=task.task_id, failures=update.consecutive_failures),
+        )
+        kill(agent, ex, task, None)
+
+
+def _update(
+    agent: Agent,
+    ex: Executor,
+    task: Task,
+    state: str,
+    *,
+    reason: str | None = None,
+    message: str | None = None,
+    healthy: bool | None = None,
+) -> None:
+    """``Agent.task_update`` plus ``TaskStatus.healthy`` when given."""
+    if healthy is None:
+        agent.task_update(ex, task, state, reason=reason, message=message)
+        return
+    status = make_status(
+        task_id=task.task_id,
+        state=state,
+        agent_id=agent.agent_id or "",
+        executor_id=ex.executor_id,
+        container_id=ex.container_id,
+        timestamp=agent.clock.time(),
+        message=message,
+        reason=reason,
+    )
+    status["healthy"] = healthy
+    agent.record_update(ex.framework_id, status, ex)
 
 
 def _launch_failed(agent: Agent, ex: Executor, task: Task, message: str) -> None:

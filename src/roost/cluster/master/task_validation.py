@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from roost.cluster.agent.health import HealthCheck, InvalidHealthCheck
 from roost.cluster.protocol import id_value
 from roost.core.ids import is_safe_id
 from roost.core.resources import ResourceError, Resources
@@ -51,10 +52,21 @@ def validate_task(task: Any, agent_id: str, known_task_ids: set[str]) -> tuple[s
         validate_command(task["command"], "Task")
     if has_exec:
         validate_executor(task["executor"])
+    validate_health_check(task.get("health_check"))
     resources = task_resources(task)
     if resources.is_empty():
         raise TaskInvalid("Task uses no resources")
     return task_id, resources
+
+
+def validate_health_check(check: Any) -> None:
+    """``validateHealthCheck``: the agent's health checker parses what is accepted here."""
+    if check is None:
+        return
+    try:
+        HealthCheck.from_json(check)
+    except InvalidHealthCheck as e:
+        raise TaskInvalid(f"Task uses invalid health check: {e.message}") from None
 
 
 def validate_command(cmd: Any, what: str) -> None:
