@@ -12,6 +12,8 @@ from typing import Any
 
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roost.marathon.appdef import (
     AppDefinition,
@@ -20,6 +22,7 @@ from roost.marathon.appdef import (
     HealthCheckDef,
     PortDefinition,
     UpgradeStrategy,
+    app_json,
     parse_app,
 )
 
@@ -97,6 +100,8 @@ REJECTED = [
     case("infinite disk", 400, "/disk", NUMBER, disk=float("inf")),
     case("fractional instances", 400, "/instances", "error.expected.int", instances=1.5),
     case("huge instances", 400, "/instances", "error.expected.int", instances=2**40),
+    case("400-digit instances", 400, "/instances", "error.expected.int", instances=10**400),
+    case("400-digit cpus", 400, "/cpus", NUMBER, cpus=10**400),
     case("boolean gpus", 400, "/gpus", NUMBER, gpus=False),
     case("object cmd", 400, "/cmd", STRING, cmd={"value": "x"}),
     case("string args", 400, "/args", "error.expected.jsarray", cmd=DROP, args="sleep 1"),
@@ -362,3 +367,48 @@ def test_models_are_frozen() -> None:
     with pytest.raises(pydantic.ValidationError):
         app.instances = 5  # type: ignore[misc]
     assert app.model_copy(update={"instances": 5}).instances == 5
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+KEYS = st.sampled_from(
+    [
+        "id",
+        "cmd",
+        "args",
+        "cpus",
+        "instances",
+        "ports",
+        "portDefinitions",
+        "healthChecks",
+        "readinessChecks",
+        "constraints",
+        "container",
+        "networks",
+        "env",
+        "upgradeStrategy",
+        "fetch",
+        "uris",
+        "dependencies",
+        "labels",
+        "executor",
+        "versionInfo",
+        "colour",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, JSON, max_size=4))
+def test_any_json_body_is_either_an_app_or_an_app_validation_error(changes: dict[str, Any]) -> None:
+    try:
+        app = parse_app({**BASE, **changes})
+    except AppValidationError as error:
+        assert error.status in (400, 422) and error.details
+    else:
+        assert parse_app(app_json(app)).id == app.id

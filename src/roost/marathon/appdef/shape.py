@@ -16,6 +16,7 @@ Play's ``readNullable``.
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,15 +67,14 @@ class Scalar(Kind):
         return value
 
     def _failure(self, value: object) -> str | None:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
         if self.name == "number":
-            finite = number and math.isfinite(value)  # type: ignore[arg-type]
-            return None if finite else "error.expected.jsnumber"
+            return None if _finite_number(value) else "error.expected.jsnumber"
         if self.name == "int":
-            if not number or not math.isfinite(value):  # type: ignore[arg-type]
+            # any integer is a number, however large; only NaN and infinities are not
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or (isinstance(value, float) and not math.isfinite(value)):
                 return "error.expected.jsnumber"
-            integral = float(value).is_integer() and abs(value) <= _INT32  # type: ignore[arg-type]
-            return None if integral else "error.expected.int"
+            return None if _int32(value) else "error.expected.int"
         if self.name == "string":
             return None if isinstance(value, str) else "error.expected.jsstring"
         if self.name == "text":
@@ -83,6 +83,22 @@ class Scalar(Kind):
         if self.name == "bool":
             return None if isinstance(value, bool) else "error.expected.jsboolean"
         return None
+
+
+def _finite_number(value: object) -> bool:
+    """A JSON number a float can hold: not a bool, NaN, an infinity or a 400-digit integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= sys.float_info.max
+    return math.isfinite(value)
+
+
+def _int32(value: object) -> bool:
+    """A whole number within 32 bits, like Play's ``IntReads`` (``2.0`` counts)."""
+    if isinstance(value, int):
+        return abs(value) <= _INT32
+    return isinstance(value, float) and value.is_integer() and abs(value) <= _INT32
 
 
 NUMBER, INT, STRING, BOOL, TEXT, ANY = (
