@@ -68,6 +68,12 @@ async def json_body(request: Request) -> Any:
         raise BadRequest(
             "Invalid JSON", details=[{"path": "/", "errors": [f"Unexpected JSON: {e}"]}]
         ) from None
+    except RecursionError:
+        # the decoder recurses once per nesting level: "[[[[..." must be a 400, not a 500
+        raise BadRequest(
+            "Invalid JSON",
+            details=[{"path": "/", "errors": ["Unexpected JSON: nested too deeply"]}],
+        ) from None
 
 
 def flag(request: Request, name: str, default: bool) -> bool:
