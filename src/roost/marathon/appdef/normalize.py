@@ -56,6 +56,7 @@ def normalize(app: dict[str, Any], base: str, issues: Issues, path: str) -> dict
     ]
     group = pathid.parent(out["id"])
     out["dependencies"] = [pathid.absolute(d, group) for d in app.get("dependencies", [])]
+    # absent portDefinitions here means the model's default port
     has_ports = bool(port_mappings(out.get("container")) or out.get("portDefinitions", True))
     out["healthChecks"] = [_health_check(hc, has_ports) for hc in app.get("healthChecks", [])]
     return out
