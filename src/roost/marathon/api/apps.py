@@ -24,7 +24,6 @@ from roost.marathon.api.base import (
 from roost.marathon.api.render import app_info, task_body
 from roost.marathon.appdef import (
     AppDefinition,
-    AppValidationError,
     app_json,
     apply_update,
     is_rollback,
@@ -101,9 +100,9 @@ async def put_apps(request: Request) -> Response:
     for i, raw in enumerate(body):
         where = f"({i})"
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise AppValidationError(
-                422, "Object is not valid", [{"path": f"{where}/id", "errors": ["is required"]}]
-            )
+            # the shape check answers as POST /v2/apps does: 400 at (i) or (i)/id
+            parse_app(raw, path=where)
+            raise AssertionError("an app without a string id passed the shape check")
         app_id = pathid.absolute(raw["id"])
         current = c.orc.state.apps.get(app_id)
         if current is None:
