@@ -21,7 +21,9 @@ from roost.marathon.deployment.plan import load_app
 from roost.marathon.errors import BadRequest, Conflict, NotFound, group_not_found
 from roost.marathon.orchestrator import Orchestrator
 from roost.marathon.query import parse_embed
+from roost.marathon.timestamps import format_ts, parse_ts
 
+TIMESTAMP_MESSAGE = "must be a timestamp like 2015-09-29T15:59:51.164Z"
 GROUP_KEYS = {"id", "apps", "groups", "dependencies", "version", "scaleBy", "pods", "enforceRole"}
 
 
@@ -87,11 +89,18 @@ def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[s
             "Object is not valid",
             [{"path": f"{path}/{k}", "errors": ["unknown property"]} for k in unknown],
         )
-    gid = (
-        pathid.absolute(raw.get("id", base), base if base != "/" else "/")
-        if isinstance(raw.get("id", base), str)
-        else base
-    )
+    for key, kind in (("id", str), ("apps", list), ("groups", list)):
+        if raw.get(key) is not None and not isinstance(raw[key], kind):
+            code = "error.expected.jsstring" if kind is str else "error.expected.jsarray"
+            raise AppValidationError(
+                400, "Invalid JSON", [{"path": f"{path}/{key}", "errors": [code]}]
+            )
+    gid = pathid.absolute(raw.get("id") or base, base)
+    errors = pathid.id_errors(gid) if gid != "/" else []
+    if errors:
+        raise AppValidationError(
+            422, "Object is not valid", [{"path": f"{path}/id", "errors": errors}]
+        )
     if base != "/" and gid != base and not pathid.is_child_of(gid, base):
         raise AppValidationError(
             422,
@@ -109,9 +118,9 @@ def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[s
     for i, app in enumerate(raw.get("apps") or []):
         where = f"{path}/apps({i})"
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
-            raise AppValidationError(
-                422, "Object is not valid", [{"path": f"{where}/id", "errors": ["is required"]}]
-            )
+            # the shape check answers as POST /v2/apps does: 400 at apps(i) or apps(i)/id
+            parse_app(app, path=where)
+            raise AssertionError("an app without a string id passed the shape check")
         app_id = pathid.absolute(app["id"], gid)
         if not pathid.is_child_of(app_id, gid):
             raise AppValidationError(
@@ -139,7 +148,7 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     dry_run = flag(request, "dryRun", False)
     orc = c.orc
     if isinstance(raw, dict) and "version" in raw and set(raw) <= {"id", "version"}:
-        targets = await _rollback_targets(orc, gid, str(raw["version"]))
+        targets = await _rollback_targets(orc, gid, _timestamp(raw["version"]))
     elif isinstance(raw, dict) and "scaleBy" in raw:
         factor = raw["scaleBy"]
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
@@ -181,6 +190,19 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     return deployment_result(plan.id, plan.version, 201 if creating else 200)
 
 
+def _timestamp(version: object) -> str:
+    """A rollback target in canonical form; 400 when it is not a string, 422 when not a time."""
+    if not isinstance(version, str):
+        details = [{"path": "/version", "errors": ["error.expected.jsstring"]}]
+        raise AppValidationError(400, "Invalid JSON", details)
+    try:
+        # canonical form, so that the string comparisons below order by time
+        return format_ts(parse_ts(version))
+    except ValueError:
+        details = [{"path": "/version", "errors": [TIMESTAMP_MESSAGE]}]
+        raise AppValidationError(422, "Object is not valid", details) from None
+
+
 async def _rollback_targets(
     orc: Orchestrator, gid: str, version: str
 ) -> dict[str, AppDefinition | None]:
@@ -204,10 +226,11 @@ async def create_group(request: Request) -> Response:
             "Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}]
         )
     rid = raw.get("id")
+    if rid is None:
+        rid = "/"  # upstream: no id means the root, which always exists (409 below)
     if not isinstance(rid, str):
-        raise AppValidationError(
-            422, "Object is not valid", [{"path": "/id", "errors": ["is required"]}]
-        )
+        details = [{"path": "/id", "errors": ["error.expected.jsstring"]}]
+        raise AppValidationError(400, "Invalid JSON", details)
     gid = pathid.absolute(rid)
     errors = pathid.id_errors(gid) if gid != "/" else []
     if errors:
