@@ -33,6 +33,7 @@ from roost.marathon.timestamps import format_ts
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+TICK_COALESCE_SECONDS = 0.02
 REVIVE_MIN_INTERVAL = 1.0
 """Marathon's ``min_revive_offers_interval`` is 5 s; roost's allocator is cheap, 1 s is fine."""
 BACKOFF_FAILURE_STATES = frozenset({"TASK_FAILED", "TASK_FINISHED", "TASK_ERROR"})
@@ -127,6 +128,8 @@ class Orchestrator:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            # a burst of status updates (a large launch) makes one round, not one per update
+            await asyncio.sleep(TICK_COALESCE_SECONDS)
             self._wake.clear()
             try:
                 async with self.lock:
