@@ -38,10 +38,24 @@ def task_body(orc: Orchestrator, inst: Instance) -> dict[str, Any]:
     return task_json(inst, format_ts, orc.health.results(inst.task_id))
 
 
+_JSON_CACHE: dict[str, tuple[AppDefinition, dict[str, Any]]] = {}
+
+
+def cached_app_json(app: AppDefinition) -> dict[str, Any]:
+    """``app_json`` of an app, computed once per definition (definitions are immutable)."""
+    hit = _JSON_CACHE.get(app.id)
+    if hit is None or hit[0] is not app:
+        hit = (app, app_json(app))
+        _JSON_CACHE[app.id] = hit
+        if len(_JSON_CACHE) > 4 * 10_000:  # forget deleted apps now and then
+            _JSON_CACHE.clear()
+    return dict(hit[1])
+
+
 def app_info(
     orc: Orchestrator, app: AppDefinition, embed: Collection[str] = DEFAULT_EMBED
 ) -> dict[str, Any]:
-    body = app_json(app)
+    body = cached_app_json(app)
     if "counts" in embed or "tasks" in embed:
         body.update(counts(orc, app))
     if "deployments" in embed or "tasks" in embed:
