@@ -109,7 +109,8 @@ async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
             console.print(
                 f'  or: curl -H \'Content-Type: application/json\' -d \'{{"id": "hello", '
                 f'"cmd": "sleep 60", "cpus": 0.1, "mem": 16}}\' '
-                f"{base}:{marathon.port}/v2/apps"
+                f"{base}:{marathon.port}/v2/apps",
+                soft_wrap=True,
             )
         await asyncio.Event().wait()
     finally:
