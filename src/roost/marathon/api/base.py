@@ -20,6 +20,11 @@ from roost.marathon.query import QueryError, parse_bool
 BODY_LIMIT = 1024 * 1024
 """Largest request body (1 MiB); bigger ones get 413 — ZooKeeper's node limit upstream."""
 
+MAX_DEPTH = 100
+"""Deepest JSON nesting accepted in a body (400 beyond). An app definition is under ten
+levels deep and each nested group adds two; the handlers walk bodies recursively, so deeper
+input is refused here rather than found as a RecursionError (a 500) somewhere below."""
+
 
 @dataclass
 class MarathonContext:
@@ -63,17 +68,37 @@ async def json_body(request: Request) -> Any:
             "Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsobject"]}]
         )
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(
             "Invalid JSON", details=[{"path": "/", "errors": [f"Unexpected JSON: {e}"]}]
         ) from None
-    except RecursionError:
-        # the decoder recurses once per nesting level: "[[[[..." must be a 400, not a 500
-        raise BadRequest(
-            "Invalid JSON",
-            details=[{"path": "/", "errors": ["Unexpected JSON: nested too deeply"]}],
-        ) from None
+    except RecursionError:  # the decoder recurses once per level of "[[[[..."
+        raise _too_deep() from None
+    if _deeper_than(body, MAX_DEPTH):
+        raise _too_deep()
+    return body
+
+
+def _too_deep() -> BadRequest:
+    message = f"Unexpected JSON: nested more than {MAX_DEPTH} levels deep"
+    return BadRequest("Invalid JSON", details=[{"path": "/", "errors": [message]}])
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether decoded JSON nests more than ``limit`` arrays/objects deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def flag(request: Request, name: str, default: bool) -> bool:
