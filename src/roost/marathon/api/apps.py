@@ -21,6 +21,7 @@ from roost.marathon.api.base import (
     json_body,
     ok,
 )
+from roost.marathon.api.groups import check_identifiers
 from roost.marathon.api.render import app_info, task_body
 from roost.marathon.appdef import (
     AppDefinition,
@@ -69,6 +70,7 @@ async def create_app(request: Request) -> Response:
         raise Conflict(f"An app with id [{app.id}] already exists.")
     if app.id in c.orc.state.group_ids():
         raise Conflict(f"A group with id [{app.id}] already exists.")
+    check_identifiers(c.orc, {app.id: app})
     plan = await c.ops.change_apps({app.id: app}, force=force)
     stored = c.orc.state.apps[app.id]
     body = app_json(stored)
@@ -111,6 +113,7 @@ async def put_apps(request: Request) -> Response:
             targets[app_id] = parse_app(raw, path=where)
         else:
             targets[app_id] = apply_update(current, raw, partial=partial, path=where)
+    check_identifiers(c.orc, targets)
     plan = await c.ops.change_apps(targets, force=force)
     return deployment_result(plan.id, plan.version)
 
@@ -187,6 +190,7 @@ async def update_app(request: Request, app_id: str) -> Response:
         if isinstance(raw, dict):
             raw["id"] = app_id
         app = parse_app(raw)
+        check_identifiers(c.orc, {app_id: app})
         plan = await c.ops.change_apps({app_id: app}, force=force)
         return deployment_result(plan.id, plan.version, 201)
     new = apply_update(current, body, partial=partial)

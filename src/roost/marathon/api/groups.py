@@ -7,6 +7,8 @@ the newest definition not later than *v*, and removes apps created after it.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +18,7 @@ from roost.marathon import pathid
 from roost.marathon.api.base import ctx, deployment_result, flag, json_body, ok
 from roost.marathon.api.render import app_info
 from roost.marathon.appdef import AppDefinition, AppValidationError, apply_update, parse_app
+from roost.marathon.appdef.validate import MAX_INSTANCES
 from roost.marathon.deployment import build_plan
 from roost.marathon.deployment.plan import load_app
 from roost.marathon.errors import BadRequest, Conflict, NotFound, group_not_found
@@ -24,6 +27,7 @@ from roost.marathon.query import parse_embed
 from roost.marathon.timestamps import format_ts, parse_ts
 
 TIMESTAMP_MESSAGE = "must be a timestamp like 2015-09-29T15:59:51.164Z"
+SAME_IDENTIFIER = "Groups and Applications may not have the same identifier."
 GROUP_KEYS = {"id", "apps", "groups", "dependencies", "version", "scaleBy", "pods", "enforceRole"}
 
 
@@ -89,7 +93,7 @@ def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[s
             "Object is not valid",
             [{"path": f"{path}/{k}", "errors": ["unknown property"]} for k in unknown],
         )
-    for key, kind in (("id", str), ("apps", list), ("groups", list)):
+    for key, kind in (("id", str), ("apps", list), ("groups", list), ("dependencies", list)):
         if raw.get(key) is not None and not isinstance(raw[key], kind):
             code = "error.expected.jsstring" if kind is str else "error.expected.jsarray"
             raise AppValidationError(
@@ -150,19 +154,7 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     if isinstance(raw, dict) and "version" in raw and set(raw) <= {"id", "version"}:
         targets = await _rollback_targets(orc, gid, _timestamp(raw["version"]))
     elif isinstance(raw, dict) and "scaleBy" in raw:
-        factor = raw["scaleBy"]
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
-            raise AppValidationError(
-                422,
-                "Object is not valid",
-                [{"path": "/scaleBy", "errors": ["must be a non-negative number"]}],
-            )
-        targets = {
-            a: orc.state.apps[a].model_copy(
-                update={"instances": int(orc.state.apps[a].instances * factor + 0.5)}
-            )
-            for a in orc.state.apps_under(gid)
-        }
+        targets = _scaled(orc, gid, raw["scaleBy"])
     else:
         bodies: dict[str, Any] = {}
         groups: list[str] = []
@@ -179,6 +171,7 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
             for app_id in orc.state.apps_under(gid):
                 if app_id not in targets and "apps" in raw:
                     targets[app_id] = None
+        check_identifiers(orc, targets, groups)
         orc.state.groups |= {g for g in groups if g != "/"}
         await orc.repo.put_groups(sorted(orc.state.groups))
     if dry_run:
@@ -188,6 +181,46 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     plan = await c.ops.change_apps(targets, force=force)
     c.orc.emit.group_change_success(gid, plan.version)
     return deployment_result(plan.id, plan.version, 201 if creating else 200)
+
+
+def _scaled(orc: Orchestrator, gid: str, factor: object) -> dict[str, AppDefinition | None]:
+    """Every app under ``gid`` with ``instances`` times ``factor`` (rounded), within bounds."""
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, int | float)
+        or not math.isfinite(factor)
+        or factor < 0
+    ):
+        details = [{"path": "/scaleBy", "errors": ["must be a non-negative number"]}]
+        raise AppValidationError(422, "Object is not valid", details)
+    targets: dict[str, AppDefinition | None] = {}
+    for app_id in orc.state.apps_under(gid):
+        app = orc.state.apps[app_id]
+        wanted = app.instances * factor + 0.5
+        if wanted >= MAX_INSTANCES + 1:
+            message = f"would give {app_id} more than {MAX_INSTANCES} instances"
+            raise AppValidationError(
+                422, "Object is not valid", [{"path": "/scaleBy", "errors": [message]}]
+            )
+        targets[app_id] = app.model_copy(update={"instances": int(wanted)})
+    return targets
+
+
+def check_identifiers(
+    orc: Orchestrator, targets: Mapping[str, AppDefinition | None], groups: Iterable[str] = ()
+) -> None:
+    """422 when a change would give an app and a group one id: an app under an app
+    (``/web/sub``) or a group over one (upstream ``RootGroup.noAppsAndGroupsWithSameName``)."""
+    apps = {a for a in orc.state.apps if a not in targets}
+    apps |= {a for a, app in targets.items() if app is not None}
+    group_ids = set(orc.state.groups) | set(groups)
+    for path in apps | group_ids:
+        parts = pathid.segments(path)
+        group_ids |= {"/" + "/".join(parts[:i]) for i in range(1, len(parts))}
+    if apps & group_ids:
+        raise AppValidationError(
+            422, "Object is not valid", [{"path": "/", "errors": [SAME_IDENTIFIER]}]
+        )
 
 
 def _timestamp(version: object) -> str:
