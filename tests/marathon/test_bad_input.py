@@ -87,12 +87,6 @@ def row(name: str, request: str, body: Any, status: int, where: str | None, says
     return pytest.param(case, id=f"{request.split('?')[0]}: {name}")
 
 
-def known_bug(param: Any, reason: str) -> Any:
-    """A row the server gets wrong today (outside the API layer): strict xfail."""
-    xfail = pytest.mark.xfail(reason=reason, strict=True)
-    return pytest.param(*param.values, id=param.id, marks=xfail)
-
-
 def post(name: str, body: Any, status: int, where: str | None, says: str) -> Any:
     return row(name, "POST /v2/apps", body, status, where, says)
 
@@ -221,11 +215,8 @@ UPDATE = [
 
 TASKS = [
     row("no ids", "POST /v2/tasks/delete", {}, 400, "/ids", MISSING),
-    row("body an array", "POST /v2/tasks/delete", [], 400, "/ids", MISSING),
-    known_bug(
-        row("ids not an array", "POST /v2/tasks/delete", {"ids": "t1"}, 400, "/ids", ARRAY),
-        "operations.task_ids_in reports error.path.missing for an /ids of another type",
-    ),
+    row("body an array", "POST /v2/tasks/delete", [], 400, "/", OBJECT),
+    row("ids not an array", "POST /v2/tasks/delete", {"ids": "t1"}, 400, "/ids", ARRAY),
     row("ids not strings", "POST /v2/tasks/delete", {"ids": [1]}, 400, "/ids", STRING),
     row("unknown task id", "POST /v2/tasks/delete", {"ids": ["nope.1"]}, 400, None, "nope.1"),
     row("invalid JSON", "POST /v2/tasks/delete", Raw(b"{"), 400, "/", BAD_JSON),
@@ -376,14 +367,8 @@ async def test_bad_requests_change_nothing_and_every_server_keeps_serving(server
 
 
 SLIPS_THROUGH = [
-    known_bug(
-        put("version a number", {"version": 5}, 400, "/version", STRING),
-        "appdef.update drops a non-string version: the PUT deploys a new version (200)",
-    ),
-    known_bug(
-        post("id of 2000 characters", app(id="a" * 2000), 422, "/id", "long"),
-        "no id length limit: the store refuses the key (500) after the app is in state",
-    ),
+    put("version a number", {"version": 5}, 400, "/version", STRING),
+    post("id of 2000 characters", app(id="a" * 2000), 422, "/id", "long"),
 ]
 
 

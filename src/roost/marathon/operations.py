@@ -78,17 +78,20 @@ class Operations:
                     final[app_id] = None
                     continue
                 final[app_id] = self._versioned(old, new, version, app_id in restart)
+            for app_id, new in final.items():  # stored first: a store failure changes nothing
+                if new is None:
+                    await orc.repo.delete_app(app_id)
+                else:
+                    await orc.repo.put_app(app_json(new))
             for app_id, new in final.items():
                 if new is None:
                     orc.state.apps.pop(app_id, None)
                     orc.queue.clear(app_id)
-                    await orc.repo.delete_app(app_id)
                     continue
                 old = original[app_id]
                 orc.state.apps[app_id] = new
                 if old is None or not is_scale_only(old, new) or app_id in restart:
                     orc.queue.reset_delay(app_id)  # a new version launches at once
-                await orc.repo.put_app(app_json(new))
             orc.state.root_version = version
             orc.offers_changed()  # queued work may fit offers it was refused before
             plan = build_plan(new_uuid(), version, original, final, restart=restart)
@@ -155,10 +158,16 @@ def require_app(orc: Orchestrator, app_id: str) -> AppDefinition:
 
 def task_ids_in(body: Any) -> list[str]:
     """The ``{"ids": [...]}`` body of ``POST /v2/tasks/delete``."""
-    if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
-        raise BadRequest(
-            "Invalid JSON", details=[{"path": "/ids", "errors": ["error.path.missing"]}]
-        )
+
+    def invalid(path: str, error: str) -> BadRequest:
+        return BadRequest("Invalid JSON", details=[{"path": path, "errors": [error]}])
+
+    if not isinstance(body, dict):
+        raise invalid("/", "error.expected.jsobject")
+    if "ids" not in body:
+        raise invalid("/ids", "error.path.missing")
+    if not isinstance(body["ids"], list):
+        raise invalid("/ids", "error.expected.jsarray")
     ids = body["ids"]
     if not all(isinstance(i, str) for i in ids):
         raise BadRequest(

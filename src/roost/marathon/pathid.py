@@ -53,6 +53,10 @@ def absolute(raw: str, base: str = ROOT) -> str:
     return "/" + "/".join(resolved)
 
 
+MAX_ID_LENGTH = 500
+"""roost's limit (upstream has none): ids become store keys, which ZooKeeper-like stores cap."""
+
+
 def id_errors(app_id: str) -> list[str]:
     """Upstream's messages for an invalid id (``PathId.pathIdValidator``); empty when valid.
 
@@ -68,6 +72,8 @@ def id_errors(app_id: str) -> list[str]:
         )
     if not parts:
         errors.append("must not be root")
+    if len(app_id) > MAX_ID_LENGTH:
+        errors.append(f"must be at most {MAX_ID_LENGTH} characters long")
     return errors
 
 

@@ -44,6 +44,10 @@ def apply_update(
     if not isinstance(raw, dict):
         details = [{"path": path or "/", "errors": ["error.expected.jsobject"]}]
         raise AppValidationError(400, INVALID_JSON, details)
+    for key in ("version", "id"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            details = [{"path": f"{path}/{key}", "errors": ["error.expected.jsstring"]}]
+            raise AppValidationError(400, INVALID_JSON, details)
     body = {k: v for k, v in raw.items() if k not in _METADATA}
     if raw.get("version") is not None and any(v is not None for v in body.values()):
         raise AppValidationError(
