@@ -89,11 +89,11 @@ class Orchestrator:
         for inst in loaded.instances:
             inst.healthy = None  # health is not stored: checks start again below
             self.state.add_instance(inst)
-            app = self.state.apps.get(inst.app_id)
-            if app is not None and inst.running:
-                self.health.track(inst.task_id, inst.task_id, app, inst.host, inst.host_ports)
-                if app.readiness_checks and not app.health_checks:
-                    self.readiness.track(inst, app)
+            owner = self.state.apps.get(inst.app_id)
+            if owner is not None and inst.running:
+                self.health.track(inst.task_id, inst.task_id, owner, inst.host, inst.host_ports)
+                if owner.readiness_checks and not owner.health_checks:
+                    self.readiness.track(inst, owner)
         for rec in loaded.deployments:
             plan = DeploymentPlan.from_record(rec)
             self.deployments[plan.id] = plan
