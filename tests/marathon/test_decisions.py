@@ -30,18 +30,10 @@ def make_app(
     instances: int = 1, *, config: str = NEW, strategy: tuple[float, float] = (1, 1), **body: Any
 ) -> AppDefinition:
     """An app as the API stores it: parsed from Marathon JSON, versioned at ``config``."""
-    app = parse_app(
-        {
-            "id": "/app",
-            "cmd": "sleep 100",
-            "instances": instances,
-            "upgradeStrategy": {
-                "minimumHealthCapacity": strategy[0],
-                "maximumOverCapacity": strategy[1],
-            },
-            **body,
-        }
-    )
+    mhc, moc = strategy
+    upgrade = {"minimumHealthCapacity": mhc, "maximumOverCapacity": moc}
+    body = {"id": "/app", "cmd": "sleep 100", "upgradeStrategy": upgrade, **body}
+    app = parse_app({"instances": instances, **body})
     info = VersionInfo(last_scaling_at=config, last_config_change_at=config)
     return app.model_copy(update={"version": config, "version_info": info})
 
@@ -56,20 +48,8 @@ def make_inst(
     killing: bool = False,
     ready_at: float | None = None,
 ) -> Instance:
-    inst = Instance(
-        task_id=task_id,
-        app_id="/app",
-        version=config,
-        config_version=config,
-        agent_id="agent-1",
-        host="h1",
-        host_ports=[31000],
-        service_ports=[10000],
-        staged_at=staged_at,
-        state=state,
-        killing=killing,
-        healthy=healthy,
-    )
+    inst = Instance(task_id, "/app", config, config, "agent-1", "h1", [31000], [10000], staged_at)
+    inst.state, inst.killing, inst.healthy = state, killing, healthy
     inst.ready_at_mono = ready_at
     return inst
 
@@ -123,18 +103,17 @@ def test_scale_decision_ignores_terminal_instances() -> None:
 
 
 @pytest.mark.parametrize(
-    ("selection", "killed"),
-    [("YOUNGEST_FIRST", {"t3", "t2"}), ("OLDEST_FIRST", {"t0", "t1"})],
+    ("body", "killed"),
+    [
+        ({}, {"t3", "t2"}),
+        ({"killSelection": "YOUNGEST_FIRST"}, {"t3", "t2"}),
+        ({"killSelection": "OLDEST_FIRST"}, {"t0", "t1"}),
+    ],
+    ids=["default", "youngest", "oldest"],
 )
-def test_scale_down_kills_by_kill_selection(selection: str, killed: set[str]) -> None:
-    d = scale_decision(make_app(2, killSelection=selection), running(4), 0)
+def test_scale_down_kills_by_kill_selection(body: dict[str, Any], killed: set[str]) -> None:
+    d = scale_decision(make_app(2, **body), running(4), 0)
     assert set(d.kill) == killed
-
-
-def test_kill_selection_defaults_to_youngest_first() -> None:
-    assert make_app().kill_selection == "YOUNGEST_FIRST"
-    d = scale_decision(make_app(1), running(3), 0)
-    assert set(d.kill) == {"t2", "t1"}
 
 
 @pytest.mark.parametrize("selection", ["YOUNGEST_FIRST", "OLDEST_FIRST"])
