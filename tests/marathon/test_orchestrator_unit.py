@@ -10,7 +10,6 @@ lets it deliver them before the test looks.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +31,6 @@ from roost.marathon.repository import Repository
 from roost.marathon.status import apply_status
 from roost.marathon.timestamps import format_ts
 from tests.marathon.placement import offer
-
-KILL_SERVICE = importlib.util.find_spec("roost.marathon.kills") is not None
-"""The KillService under way re-sends kills and kills orphans: it fixes both xfails below."""
 
 
 @dataclass
@@ -116,9 +112,7 @@ async def new_orchestrator(
     orc = Orchestrator(Repository(store), emit, clock=clock)
     await orc.load()
     orc.cluster = cluster = FakeCluster()
-    kills = getattr(orc, "kills", None)  # a background kill sender, where there is one
-    if kills is not None:
-        kills.start()
+    orc.kills.start()  # kills go out from a background sender
     return orc, cluster
 
 
@@ -355,14 +349,6 @@ async def test_deleting_an_app_stops_every_instance_and_emits_app_terminated(h: 
     assert (await Repository(h.store).load()).apps == []
 
 
-@pytest.mark.xfail(
-    not KILL_SERVICE,
-    strict=True,
-    reason="a kill whose ClusterPort.kill raised is never sent again: kill_instance marks the "
-    "instance killing first and STOP/scale/restart skip killing instances, so the task runs on "
-    "and the deployment never ends (kill_instance's comment says the loop retries; upstream's "
-    "KillService retries after kill_retry_timeout, 10 s)",
-)
 async def test_a_kill_that_failed_is_sent_again_on_a_later_round(h: Harness) -> None:
     (task_id,) = await running_app(h, 1)
     h.cluster.unreachable = True
@@ -374,13 +360,6 @@ async def test_a_kill_that_failed_is_sent_again_on_a_later_round(h: Harness) -> 
     assert h.cluster.killed == {task_id}
 
 
-@pytest.mark.xfail(
-    not KILL_SERVICE,
-    strict=True,
-    reason="instances of a deleted app are never killed once no deployment holds them (here the "
-    "delete's StopApplication was force-cancelled before its first round); upstream kills "
-    "such orphaned tasks (KillReason.Orphaned) when it reconciles",
-)
 async def test_instances_of_a_deleted_app_are_killed_without_a_deployment(h: Harness) -> None:
     (task_id,) = await running_app(h, 1)
     plan = await h.delete("/web")

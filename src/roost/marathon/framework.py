@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-from roost.cluster.scheduler import Scheduler, SchedulerDriver, SchedulerError
+from roost.cluster.scheduler import NotSubscribed, Scheduler, SchedulerDriver, SchedulerError
 from roost.core.logs import kv
 from roost.marathon.matching import match_offers
 from roost.marathon.orchestrator import Orchestrator
@@ -35,23 +35,51 @@ class MarathonScheduler(Scheduler):
         self.offers_declined = 0
         self.tasks_launched = 0
         self._interest: asyncio.Task[None] | None = None
+        self._interest_wanted: str | None = None
+        self._interest_wake = asyncio.Event()
+        self.removed = False
+        """The master removed the framework for good (failover timeout passed)."""
 
     # -- ClusterPort -------------------------------------------------------------------------
     async def kill(self, task_id: str, agent_id: str) -> None:
         if self.driver is None or not self.driver.subscribed:
-            return  # reconciliation after re-subscribing brings the task back to us
+            raise NotSubscribed("not subscribed to the master yet")  # the kill is re-sent
         await self.driver.kill(task_id, agent_id or None)
 
     def want_offers(self, wanted: bool, *, revive: bool) -> None:
-        if self.driver is None or not self.driver.subscribed:
-            return
-        call = self.driver.revive() if (wanted and revive) else None
+        """Record the latest interest; one worker sends REVIVE/SUPPRESS in order, so a
+        SUPPRESS can never overtake the REVIVE that followed it."""
         if not wanted:
-            call = self.driver.suppress()
-        if call is None:
+            self._interest_wanted = "SUPPRESS"
+        elif revive:
+            self._interest_wanted = "REVIVE"
+        else:
             return
-        task = asyncio.create_task(call)
-        task.add_done_callback(_log_failure)
+        self._interest_wake.set()
+        if self._interest is None or self._interest.done():
+            self._interest = asyncio.create_task(self._interest_worker())
+
+    async def _interest_worker(self) -> None:
+        while True:
+            await self._interest_wake.wait()
+            self._interest_wake.clear()
+            call, self._interest_wanted = self._interest_wanted, None
+            driver = self.driver
+            if call is None or driver is None or not driver.subscribed:
+                continue
+            try:
+                await (driver.revive() if call == "REVIVE" else driver.suppress())
+            except SchedulerError as e:
+                log.warning("offer interest call failed", extra=kv(call=call, error=str(e)))
+                self.orc._offers_wanted = None  # unknown now: the next round says it again
+                self.orc.offers_changed()
+
+    async def aclose(self) -> None:
+        if self._interest is not None:
+            self._interest.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._interest
+            self._interest = None
 
     # -- callbacks ---------------------------------------------------------------------------
     async def subscribed(
@@ -67,6 +95,7 @@ class MarathonScheduler(Scheduler):
             driver.reconcile_tasks(known)
         with contextlib.suppress(SchedulerError):
             await driver.reconcile([])  # implicit: tasks we forgot about are killed on sight
+        self.orc.kills.reset()  # kills sent on an old subscription may be lost: send again
         self.orc._offers_wanted = None  # re-announce our interest on the new subscription
         self.orc._queue_grew = True
         self.registered.set()
@@ -74,24 +103,28 @@ class MarathonScheduler(Scheduler):
 
     async def offers(self, driver: SchedulerDriver, offers: list[dict[str, Any]]) -> None:
         self.offers_processed += len(offers)
-        async with self.orc.lock:
-            result = await match_offers(self.orc, offers)
+        try:
+            async with self.orc.lock:
+                result = await match_offers(self.orc, offers)
+        except Exception:  # never leave offers outstanding: decline them all
+            log.exception("matching offers failed")
+            with contextlib.suppress(SchedulerError):
+                await driver.decline(
+                    [o["id"]["value"] for o in offers], refuse_seconds=self.decline_seconds
+                )
+            return
+        failed: list[str] = []
         for oid, infos in result.launches.items():
             try:
                 await driver.launch([oid], infos, refuse_seconds=self.decline_seconds)
                 self.tasks_launched += len(infos)
             except SchedulerError as e:
-                # the master will not run them: report them lost so they are replaced
+                # the master will not run them: they are dropped (replaced after a delay)
                 log.warning("launch failed", extra=kv(offer=oid, error=str(e)))
+                failed.append(oid)
                 for info in infos:
-                    await self.orc.on_status(
-                        {
-                            "task_id": info["task_id"],
-                            "state": "TASK_DROPPED",
-                            "message": f"launch failed: {e}",
-                        }
-                    )
-        unused = result.unused()
+                    await self.orc.launch_failed(info["task_id"]["value"], str(e))
+        unused = result.unused() + failed
         if unused:
             self.offers_declined += len(unused)
             with contextlib.suppress(SchedulerError):
@@ -103,11 +136,8 @@ class MarathonScheduler(Scheduler):
 
     async def error(self, driver: SchedulerDriver, message: str) -> None:
         log.error("master reported an error", extra=kv(message=message))
+        if "removed" in message.lower():
+            self.removed = True  # the server subscribes again as a new framework
 
     async def disconnected(self, driver: SchedulerDriver) -> None:
         log.warning("lost the master; re-subscribing")
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("offer interest call failed", extra=kv(error=str(task.exception())))

@@ -9,18 +9,32 @@ Versions: every change gets a new, strictly later version; a scale keeps
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from roost.core.ids import new_uuid
-from roost.marathon.appdef import AppDefinition, VersionInfo, app_json, is_scale_only
+from roost.marathon.appdef import (
+    AppDefinition,
+    AppValidationError,
+    VersionInfo,
+    app_json,
+    is_scale_only,
+)
 from roost.marathon.deployment import DeploymentPlan, build_plan
 from roost.marathon.deployment.plan import load_app
-from roost.marathon.errors import AppLocked, BadRequest, app_not_found, deployment_not_found
+from roost.marathon.errors import (
+    AppLocked,
+    BadRequest,
+    Conflict,
+    app_not_found,
+    deployment_not_found,
+)
 from roost.marathon.instances import Instance
 from roost.marathon.orchestrator import Orchestrator
-from roost.marathon.placement import ServicePortAllocator
+from roost.marathon.placement import PortsExhausted, ServicePortAllocator
 from roost.marathon.timestamps import newer_version
+
+Targets = Mapping[str, AppDefinition | None] | Callable[[], Mapping[str, AppDefinition | None]]
 
 
 class Operations:
@@ -40,11 +54,13 @@ class Operations:
         return [self.orc.deployments[h] for h in holders if h in self.orc.deployments]
 
     def _versioned(
-        self, old: AppDefinition | None, new: AppDefinition, version: str, restart: bool
+        self,
+        old: AppDefinition | None,
+        new: AppDefinition,
+        version: str,
+        restart: bool,
+        used: set[int],
     ) -> AppDefinition:
-        used = self.orc.state.used_service_ports()
-        if old is not None:
-            used -= {p.port for p in old.port_definitions}
         new = self.ports.assign(new, used, previous=old)
         scale_only = old is not None and not restart and is_scale_only(old, new)
         if scale_only and old is not None and old.version_info is not None:
@@ -58,45 +74,73 @@ class Operations:
 
     async def change_apps(
         self,
-        targets: Mapping[str, AppDefinition | None],
+        targets: Targets,
         *,
         force: bool,
         restart: frozenset[str] = frozenset(),
     ) -> DeploymentPlan:
-        """Move ``targets`` (app id -> new definition, ``None`` = delete) into place."""
+        """Move ``targets`` (app id -> new definition, ``None`` = delete) into place.
+
+        ``targets`` may be a function: it is then called under the orchestrator's lock, so
+        reading the current definitions and changing them is one atomic step."""
+        async with self.orc.lock:
+            return await self.change_apps_locked(targets, force=force, restart=restart)
+
+    async def change_apps_locked(
+        self,
+        targets: Targets,
+        *,
+        force: bool,
+        restart: frozenset[str] = frozenset(),
+    ) -> DeploymentPlan:
         orc = self.orc
-        async with orc.lock:
-            cancelled = self._check_locks(targets, force)
-            for plan in cancelled:
-                await orc.cancel_deployment(plan, "Forcefully replaced by a newer deployment")
-            version = self._version()
-            original = {a: orc.state.apps.get(a) for a in targets}
-            final: dict[str, AppDefinition | None] = {}
-            for app_id, new in targets.items():
-                old = original[app_id]
-                if new is None:
-                    final[app_id] = None
-                    continue
-                final[app_id] = self._versioned(old, new, version, app_id in restart)
-            for app_id, new in final.items():  # stored first: a store failure changes nothing
-                if new is None:
-                    await orc.repo.delete_app(app_id)
-                else:
-                    await orc.repo.put_app(app_json(new))
-            for app_id, new in final.items():
-                if new is None:
-                    orc.state.apps.pop(app_id, None)
-                    orc.queue.clear(app_id)
-                    continue
-                old = original[app_id]
-                orc.state.apps[app_id] = new
-                if old is None or not is_scale_only(old, new) or app_id in restart:
-                    orc.queue.reset_delay(app_id)  # a new version launches at once
-            orc.state.root_version = version
-            orc.offers_changed()  # queued work may fit offers it was refused before
-            plan = build_plan(new_uuid(), version, original, final, restart=restart)
-            await orc.start_deployment(plan)
-            return plan
+        wanted = dict(targets() if callable(targets) else targets)
+        for app_id, new in wanted.items():
+            if new is not None and new.id != app_id:
+                raise BadRequest(f"App id '{new.id}' does not match '{app_id}'")
+        holders = self._check_locks(wanted, force)
+        version = self._version()
+        original = {a: orc.state.apps.get(a) for a in wanted}
+        final: dict[str, AppDefinition | None] = {}
+        taken = orc.state.used_service_ports()
+        for app_id, new in wanted.items():
+            old = original[app_id]
+            if new is None:
+                final[app_id] = None
+                continue
+            used = taken - ({p.port for p in old.port_definitions} if old else set())
+            try:
+                app = self._versioned(old, new, version, app_id in restart, used)
+            except PortsExhausted as e:
+                details = [{"path": "/portDefinitions", "errors": [str(e)]}]
+                raise AppValidationError(422, "Object is not valid", details) from None
+            taken |= {p.port for p in app.port_definitions if p.port}
+            final[app_id] = app
+        plan = build_plan(new_uuid(), version, original, final, restart=restart)
+        # the plan is the intent log: stored first, a restart finishes what it describes
+        plan.started_wall = orc.clock.time()
+        await orc.repo.put_deployment(plan.to_record())
+        for app_id, new in final.items():
+            if new is None:
+                await orc.repo.delete_app(app_id)
+            else:
+                await orc.repo.put_app(app_json(new))
+        for holder in holders:
+            await orc.cancel_deployment(holder, "Forcefully replaced by a newer deployment")
+        for app_id, new in final.items():
+            if new is None:
+                orc.state.apps.pop(app_id, None)
+                orc.state.last_failure.pop(app_id, None)
+                orc.queue.clear(app_id)
+                continue
+            old = original[app_id]
+            orc.state.apps[app_id] = new
+            if old is None or not is_scale_only(old, new) or app_id in restart:
+                orc.queue.reset_delay(app_id)  # a new version launches at once
+        orc.state.root_version = version
+        orc.offers_changed()  # queued work may fit offers it was refused before
+        await orc.start_deployment(plan)
+        return plan
 
     async def rollback_app(self, app_id: str, version: str, *, force: bool) -> DeploymentPlan:
         raw = await self.orc.repo.app_version(app_id, version)
@@ -107,46 +151,60 @@ class Operations:
     async def kill_tasks(
         self, task_ids: list[str], *, scale: bool, force: bool
     ) -> tuple[list[Instance], DeploymentPlan | None]:
-        """Kill tasks; with ``scale`` lower their apps' ``instances`` by as many (a deployment)."""
+        """Kill tasks; with ``scale`` lower their apps' ``instances`` by as many (a deployment).
+
+        One locked step: with ``scale`` the locks are checked before anything is killed, so a
+        409 kills nothing, and no replacement is queued between the kills and the scale."""
         orc = self.orc
-        insts = [orc.state.instances[t] for t in task_ids if t in orc.state.instances]
-        if not scale:
-            async with orc.lock:
+        async with orc.lock:
+            insts = [orc.state.instances[t] for t in task_ids if t in orc.state.instances]
+            if not scale:
                 for inst in insts:
                     await orc.kill_instance(inst.task_id)
-            orc.poke()
-            return insts, None
-        per_app: dict[str, int] = {}
-        for inst in insts:
-            per_app[inst.app_id] = per_app.get(inst.app_id, 0) + 1
-        targets: dict[str, AppDefinition | None] = {}
-        for app_id, n in per_app.items():
-            app = orc.state.apps.get(app_id)
-            if app is not None:
-                targets[app_id] = app.model_copy(update={"instances": max(0, app.instances - n)})
-        self._check_locks(targets, force)
-        async with orc.lock:
+                orc.poke()
+                return insts, None
+            per_app: dict[str, int] = {}
+            for inst in insts:
+                per_app[inst.app_id] = per_app.get(inst.app_id, 0) + 1
+            targets: dict[str, AppDefinition | None] = {}
+            for app_id, n in per_app.items():
+                app = orc.state.apps.get(app_id)
+                if app is not None:
+                    left = max(0, app.instances - n)
+                    targets[app_id] = app.model_copy(update={"instances": left})
+            self._check_locks(targets, force)
             for inst in insts:
                 await orc.kill_instance(inst.task_id)
-        plan = await self.change_apps(targets, force=force)
-        return insts, plan
+            plan = await self.change_apps_locked(targets, force=force)
+            return insts, plan
 
     async def cancel_deployment(self, deployment_id: str, *, force: bool) -> DeploymentPlan | None:
         """``DELETE /v2/deployments/{id}``: ``force`` just stops it; else roll it back."""
         orc = self.orc
-        plan = orc.deployments.get(deployment_id)
-        if plan is None:
-            raise deployment_not_found(deployment_id)
-        if force:
-            async with orc.lock:
-                await orc.cancel_deployment(plan, "The deployment was cancelled")
-            return None
-        back = {app_id: plan.original.get(app_id) for app_id in plan.affected_apps}
         async with orc.lock:
+            plan = orc.deployments.get(deployment_id)
+            if plan is None:
+                raise deployment_not_found(deployment_id)
+            if force:
+                await orc.cancel_deployment(plan, "The deployment was cancelled")
+                return None
+            back = {app_id: plan.original.get(app_id) for app_id in plan.affected_apps}
             await orc.cancel_deployment(plan, "The deployment was rolled back")
-        rollback = await self.change_apps(back, force=True)
-        rollback.rollback_of = deployment_id
-        return rollback
+            rollback = await self.change_apps_locked(back, force=True)
+            rollback.rollback_of = deployment_id
+            return rollback
+
+    async def create_app(self, app: AppDefinition, *, force: bool) -> DeploymentPlan:
+        """``POST /v2/apps``: 409 when the id is taken (checked under the lock)."""
+
+        def targets() -> dict[str, AppDefinition | None]:
+            if app.id in self.orc.state.apps:
+                raise Conflict(f"An app with id [{app.id}] already exists.")
+            if app.id in self.orc.state.group_ids():
+                raise Conflict(f"A group with id [{app.id}] already exists.")
+            return {app.id: app}
+
+        return await self.change_apps(targets, force=force)
 
 
 def require_app(orc: Orchestrator, app_id: str) -> AppDefinition:

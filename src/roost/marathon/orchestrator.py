@@ -17,13 +17,14 @@ from typing import Protocol
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.core.logs import kv
-from roost.marathon.appdef import AppDefinition
+from roost.marathon.appdef import AppDefinition, app_json
 from roost.marathon.deployment import DeploymentPlan, restart_decision, scale_decision
 from roost.marathon.deployment.decisions import Decision
 from roost.marathon.deployment.plan import RESTART, SCALE, START, STOP, load_app
 from roost.marathon.emit import Emitter
 from roost.marathon.health import HealthMonitor
 from roost.marathon.instances import Instance
+from roost.marathon.kills import KillService
 from roost.marathon.launch_queue import LaunchQueue
 from roost.marathon.readiness import ReadinessMonitor
 from roost.marathon.repository import Repository
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 TICK_COALESCE_SECONDS = 0.02
+TASK_LAUNCH_TIMEOUT = 300.0
+"""Seconds a task may stay staged before it is killed (Marathon's ``task_launch_timeout``)."""
 REVIVE_MIN_INTERVAL = 1.0
 """Marathon's ``min_revive_offers_interval`` is 5 s; roost's allocator is cheap, 1 s is fine."""
 BACKOFF_FAILURE_STATES = frozenset({"TASK_FAILED", "TASK_FINISHED", "TASK_ERROR"})
@@ -66,6 +69,7 @@ class Orchestrator:
             clock=clock, on_change=self._health_changed, on_kill=self._unhealthy_kill
         )
         self.readiness = ReadinessMonitor(clock=clock, on_ready=self._ready)
+        self.kills = KillService(clock, lambda: self.cluster)
         self.agent_attributes: dict[str, dict[str, str]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -89,19 +93,44 @@ class Orchestrator:
         for inst in loaded.instances:
             inst.healthy = None  # health is not stored: checks start again below
             self.state.add_instance(inst)
+        plans: list[DeploymentPlan] = []
+        for rec in loaded.deployments:
+            try:
+                plans.append(DeploymentPlan.from_record(rec))
+            except Exception:  # an unreadable plan must not keep marathon from starting
+                log.exception("skipping unreadable stored deployment", extra=kv(id=rec.get("id")))
+        for plan in sorted(plans, key=lambda p: p.version):
+            # a crash while forcing left the replaced plan behind: the newer one wins
+            for older in {self.locks[a] for a in plan.affected_apps if a in self.locks}:
+                self.deployments.pop(older, None)
+                self.locks = {a: d for a, d in self.locks.items() if d != older}
+                await self.repo.delete_deployment(older)
+            self.deployments[plan.id] = plan
+            for app_id in plan.affected_apps:
+                self.locks[app_id] = plan.id
+            await self._apply_intent(plan)
+        for inst in self.state.all_instances():
             owner = self.state.apps.get(inst.app_id)
             if owner is not None and inst.running:
                 self.health.track(inst.task_id, inst.task_id, owner, inst.host, inst.host_ports)
                 if owner.readiness_checks and not owner.health_checks:
                     self.readiness.track(inst, owner)
-        for rec in loaded.deployments:
-            plan = DeploymentPlan.from_record(rec)
-            self.deployments[plan.id] = plan
-            for app_id in plan.affected_apps:
-                self.locks[app_id] = plan.id
         self.state.groups = set(loaded.groups)
 
+    async def _apply_intent(self, plan: DeploymentPlan) -> None:
+        """A stored plan is the intent: its target definitions are the apps, even if the
+        process died between writing the plan and writing the apps."""
+        for app_id, target in plan.target.items():
+            current = self.state.apps.get(app_id)
+            if target is None and current is not None:
+                del self.state.apps[app_id]
+                await self.repo.delete_app(app_id)
+            elif target is not None and (current is None or current.version != target.version):
+                self.state.apps[app_id] = target
+                await self.repo.put_app(app_json(target))
+
     def start(self) -> None:
+        self.kills.start()
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._loop(), name="marathon-orchestrator")
 
@@ -111,6 +140,7 @@ class Orchestrator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        await self.kills.aclose()
         await self.health.aclose()
         await self.readiness.aclose()
 
@@ -146,7 +176,24 @@ class Orchestrator:
         for app_id, app in list(self.state.apps.items()):
             if app_id not in self.locks:
                 await self._apply(app, scale_decision(app, self._insts(app_id), self._q(app_id)))
+        await self._expire_and_orphans()
+        self.kills.retry_due(self.state.all_instances())
         self._offer_interest()
+
+    async def _expire_and_orphans(self) -> None:
+        """Kill instances of apps that no longer exist (upstream ``reconcileTasks``) and tasks
+        that did not start within ``task_launch_timeout``."""
+        wall = self.clock.time()
+        for inst in list(self.state.all_instances()):
+            if inst.killing or not inst.active:
+                continue
+            orphan = inst.app_id not in self.state.apps and inst.app_id not in self.locks
+            stuck = inst.state == "TASK_STAGING" and wall - inst.staged_at > TASK_LAUNCH_TIMEOUT
+            if orphan or stuck:
+                log.warning(
+                    "killing instance", extra=kv(task_id=inst.task_id, orphan=orphan, stuck=stuck)
+                )
+                await self.kill_instance(inst.task_id)
 
     def _insts(self, app_id: str) -> list[Instance]:
         return self.state.instances_of(app_id)
@@ -220,7 +267,7 @@ class Orchestrator:
         if target is None:
             return True
         if action == SCALE:
-            d = scale_decision(target, insts, self._q(app_id))
+            d = scale_decision(target, insts, self._q(app_id), since=plan.started_wall)
         elif action == RESTART:
             d = restart_decision(target, insts, self._q(app_id))
         else:
@@ -243,6 +290,7 @@ class Orchestrator:
     async def start_deployment(self, plan: DeploymentPlan) -> None:
         """Register ``plan`` (the caller holds ``self.lock`` and checked the locks)."""
         plan.started_mono = self.now()
+        plan.started_wall = self.clock.time()
         for app_id in plan.affected_apps:
             self.locks[app_id] = plan.id
         self.deployments[plan.id] = plan
@@ -263,11 +311,7 @@ class Orchestrator:
             inst.killing = True
             await self.repo.put_instance(inst)
         self.readiness.untrack(task_id)
-        if self.cluster is not None:
-            try:
-                await self.cluster.kill(task_id, inst.agent_id)
-            except Exception as e:  # the master unreachable: the loop will retry the kill
-                log.warning("kill failed", extra=kv(task_id=task_id, error=str(e)))
+        self.kills.request(task_id, inst.agent_id)
         return inst
 
     async def add_instance(self, inst: Instance) -> None:
@@ -275,6 +319,20 @@ class Orchestrator:
         self.state.add_instance(inst)
         await self.repo.put_instance(inst)
         self.emit.instance_changed(inst)
+
+    async def launch_failed(self, task_id: str, message: str) -> None:
+        """The master refused an ACCEPT: the instance is dropped and its app waits out a
+        launch delay, so a launch that keeps failing cannot loop once a second."""
+        inst = self.state.instances.get(task_id)
+        app = self.state.apps.get(inst.app_id) if inst is not None else None
+        if app is not None:
+            delay = self.queue.delay_for(
+                app.id, app.backoff_seconds, app.backoff_factor, app.max_launch_delay_seconds
+            )
+            self.schedule_delay_wakeup(delay.on_failure(self.now()))
+        await self.on_status(
+            {"task_id": {"value": task_id}, "state": "TASK_DROPPED", "message": message}
+        )
 
     async def on_status(self, status: dict[str, object]) -> None:
         from roost.marathon.status import apply_status

@@ -13,16 +13,19 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from roost.core.clock import Clock
+from roost.core.logs import kv
 from roost.marathon.appdef import AppDefinition
+from roost.marathon.appdef.checks import port_names
 from roost.marathon.instances import Instance
 
 log = logging.getLogger(__name__)
 
 
 def readiness_port(app: AppDefinition, inst: Instance) -> int | None:
+    """The host port of the port named ``portName`` (definitions or container mappings)."""
     check = app.readiness_checks[0]
-    for pd, port in zip(app.port_definitions, inst.host_ports, strict=False):
-        if pd.name == check.port_name:
+    for name, port in zip(port_names(app), inst.host_ports, strict=False):
+        if name == check.port_name:
             return port
     return None
 
@@ -57,6 +60,15 @@ class ReadinessMonitor:
     async def _probe_loop(self, inst: Instance, app: AppDefinition) -> None:
         check = app.readiness_checks[0]
         port = readiness_port(app, inst)
+        if port is None:  # no such port on this instance: it can never be probed
+            self.last_results[inst.task_id] = {
+                "name": check.name,
+                "taskId": inst.task_id,
+                "ready": False,
+                "lastResponse": None,
+            }
+            log.warning("readiness check names no port of the task", extra=kv(task=inst.task_id))
+            return
         scheme = "https" if check.protocol == "HTTPS" else "http"
         url = f"{scheme}://{inst.host}:{port}{check.path}"
         async with httpx.AsyncClient(verify=False, timeout=check.timeout_seconds) as client:
@@ -71,7 +83,7 @@ class ReadinessMonitor:
                         "ready": ready,
                         "lastResponse": {"status": r.status_code},
                     }
-                except httpx.HTTPError as e:
+                except Exception as e:  # any failure is "not ready yet", never the end of the loop
                     log.debug("readiness probe failed: %s", e)
                 if ready:
                     self._tasks.pop(inst.task_id, None)

@@ -16,12 +16,16 @@ ids, so the mapping is one-to-one.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from roost.coord.errors import NoNodeError
 from roost.coord.store import Store
+from roost.core.logs import kv
 from roost.marathon.instances import Instance
+
+log = logging.getLogger(__name__)
 
 MAX_VERSIONS = 50
 """Versions kept per app (Marathon's ``--zk_max_versions`` default)."""
@@ -38,6 +42,7 @@ class Loaded:
     instances: list[Instance] = field(default_factory=list)
     deployments: list[dict[str, Any]] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    unreadable_instances: list[str] = field(default_factory=list)
 
 
 class Repository:
@@ -71,8 +76,12 @@ class Repository:
                 out.apps.append(app)
         for name in await self.store.list(self._key("instances")):
             rec = await self._get_json(self._key("instances", name))
-            if isinstance(rec, dict):
+            try:
                 out.instances.append(Instance.from_record(rec))
+            except (TypeError, ValueError, AttributeError):
+                # keep the task id: reconciliation with the master finds out what it is
+                log.warning("unreadable stored instance", extra=kv(task_id=name))
+                out.unreadable_instances.append(name)
         for name in await self.store.list(self._key("deployments")):
             dep = await self._get_json(self._key("deployments", name))
             if isinstance(dep, dict):

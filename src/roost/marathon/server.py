@@ -12,12 +12,14 @@ import contextlib
 import logging
 import socket
 from pathlib import Path
+from typing import Any
 
 from roost.cluster.scheduler import SchedulerDriver
 from roost.coord import open_store
 from roost.coord.store import Store
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.core.http import HttpServer
+from roost.core.logs import kv
 from roost.marathon.api.app import create_app
 from roost.marathon.api.base import MarathonContext
 from roost.marathon.config import MarathonConfig
@@ -60,6 +62,9 @@ class MarathonServer:
         self.scheduler: MarathonScheduler | None = None
         self.driver: SchedulerDriver | None = None
         self.http: HttpServer | None = None
+        self._framework_info: dict[str, Any] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def port(self) -> int:
@@ -96,7 +101,7 @@ class MarathonServer:
         await self.http.start()
         self.scheduler = MarathonScheduler(orc, decline_seconds=cfg.decline_offer_duration)
         orc.cluster = self.scheduler
-        info = {
+        self._framework_info = {
             "name": cfg.framework_name,
             "failover_timeout": cfg.failover_timeout,
             "checkpoint": True,
@@ -105,12 +110,34 @@ class MarathonServer:
             "roles": [cfg.role],
             "capabilities": [{"type": "MULTI_ROLE"}, {"type": "TASK_KILLING_STATE"}],
         }
+        orc.start()
+        await self._start_driver(orc.framework_id)
+        self._watcher = asyncio.create_task(self._watch_driver(), name="marathon-driver-watch")
+
+    async def _start_driver(self, framework_id: str | None) -> None:
+        assert self.scheduler is not None
         self.driver = SchedulerDriver(
-            cfg.master, info, self.scheduler, framework_id=orc.framework_id
+            self.config.master, self._framework_info, self.scheduler, framework_id=framework_id
         )
         self.scheduler.driver = self.driver
-        orc.start()
         await self.driver.start()
+
+    async def _watch_driver(self) -> None:
+        """The master removed the framework (away longer than its failover timeout): its
+        tasks are gone. Subscribe again as a new framework; reconciliation then reports the
+        old instances lost and they are replaced, instead of Marathon silently idling."""
+        while True:
+            assert self.driver is not None and self.scheduler is not None
+            await self.driver.join()
+            if self._stopping or not self.scheduler.removed:
+                log.error("the scheduler driver stopped", extra=kv(error=self.driver.last_error))
+                return
+            log.warning("the master removed this framework; subscribing as a new one")
+            self.scheduler.removed = False
+            self.scheduler.registered.clear()
+            assert self.orc is not None
+            self.orc.framework_id = None
+            await self._start_driver(None)
 
     async def wait_registered(self, timeout: float = 30.0) -> None:
         assert self.scheduler is not None
@@ -118,6 +145,13 @@ class MarathonServer:
 
     async def stop(self) -> None:
         """Stop serving; tasks keep running (the framework fails over, it is not torn down)."""
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
         if self.driver is not None:
             with contextlib.suppress(Exception):
                 await self.driver.stop(failover=True)

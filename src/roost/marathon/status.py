@@ -81,6 +81,7 @@ async def _expunge(
     orc.state.remove_instance(inst.task_id)
     orc.health.untrack(inst.task_id)
     orc.readiness.untrack(inst.task_id)
+    orc.kills.forget(inst.task_id)
     await orc.repo.delete_instance(inst.task_id)
     app = orc.state.apps.get(inst.app_id)
     if state in failure_states:

@@ -66,12 +66,16 @@ async def create_app(request: Request) -> Response:
     c = ctx(request)
     force = flag(request, "force", False)
     app = parse_app(await json_body(request))
-    if app.id in c.orc.state.apps:
-        raise Conflict(f"An app with id [{app.id}] already exists.")
-    if app.id in c.orc.state.group_ids():
-        raise Conflict(f"A group with id [{app.id}] already exists.")
-    check_identifiers(c.orc, {app.id: app})
-    plan = await c.ops.change_apps({app.id: app}, force=force)
+
+    def targets() -> dict[str, AppDefinition | None]:  # checked under the lock: no races
+        if app.id in c.orc.state.apps:
+            raise Conflict(f"An app with id [{app.id}] already exists.")
+        if app.id in c.orc.state.group_ids():
+            raise Conflict(f"A group with id [{app.id}] already exists.")
+        check_identifiers(c.orc, {app.id: app})
+        return {app.id: app}
+
+    plan = await c.ops.change_apps(targets, force=force)
     stored = c.orc.state.apps[app.id]
     body = app_json(stored)
     c.ops.orc.emit.api_post(client_ip(request), str(request.url.path), body)
@@ -98,22 +102,26 @@ async def put_apps(request: Request) -> Response:
         raise BadRequest(
             "Invalid JSON", details=[{"path": "/", "errors": ["error.expected.jsarray"]}]
         )
-    targets: dict[str, AppDefinition | None] = {}
-    for i, raw in enumerate(body):
-        where = f"({i})"
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            # the shape check answers as POST /v2/apps does: 400 at (i) or (i)/id
-            parse_app(raw, path=where)
-            raise AssertionError("an app without a string id passed the shape check")
-        app_id = pathid.absolute(raw["id"])
-        current = c.orc.state.apps.get(app_id)
-        if current is None:
-            if request.method == "PATCH":
-                raise app_not_found(app_id)
-            targets[app_id] = parse_app(raw, path=where)
-        else:
-            targets[app_id] = apply_update(current, raw, partial=partial, path=where)
-    check_identifiers(c.orc, targets)
+
+    def targets() -> dict[str, AppDefinition | None]:  # read and changed under the lock
+        out: dict[str, AppDefinition | None] = {}
+        for i, raw in enumerate(body):
+            where = f"({i})"
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                # the shape check answers as POST /v2/apps does: 400 at (i) or (i)/id
+                parse_app(raw, path=where)
+                raise AssertionError("an app without a string id passed the shape check")
+            app_id = pathid.absolute(raw["id"])
+            current = c.orc.state.apps.get(app_id)
+            if current is None:
+                if request.method == "PATCH":
+                    raise app_not_found(app_id)
+                out[app_id] = parse_app(raw, path=where)
+            else:
+                out[app_id] = apply_update(current, raw, partial=partial, path=where)
+        check_identifiers(c.orc, out)
+        return out
+
     plan = await c.ops.change_apps(targets, force=force)
     return deployment_result(plan.id, plan.version)
 
@@ -128,8 +136,8 @@ def split_app_path(rest: str) -> tuple[str, str, str | None]:
                 continue
             if len(tail) > 1:
                 continue
-            return "/" + "/".join(parts[:i]), part, (tail[0] if tail else None)
-    return "/" + "/".join(parts), "", None
+            return pathid.absolute("/".join(parts[:i])), part, (tail[0] if tail else None)
+    return pathid.absolute("/".join(parts)), "", None
 
 
 async def app_route(request: Request) -> Response:
@@ -176,14 +184,18 @@ async def update_app(request: Request, app_id: str) -> Response:
     force = flag(request, "force", False)
     partial = request.method == "PATCH" or flag(request, "partialUpdate", True)
     body = await json_body(request)
-    current = c.orc.state.apps.get(app_id)
     version = is_rollback(body)
     if version is not None:
-        if current is None:
-            raise app_not_found(app_id)
+        require_app(c.orc, app_id)
         plan = await c.ops.rollback_app(app_id, version, force=force)
         return deployment_result(plan.id, plan.version)
-    if current is None:
+    created = False
+
+    def targets() -> dict[str, AppDefinition | None]:  # read and changed under the lock
+        nonlocal created
+        current = c.orc.state.apps.get(app_id)
+        if current is not None:
+            return {app_id: apply_update(current, body, partial=partial)}
         if request.method == "PATCH":
             raise app_not_found(app_id)
         raw: Any = dict(body) if isinstance(body, dict) else body
@@ -191,27 +203,33 @@ async def update_app(request: Request, app_id: str) -> Response:
             raw["id"] = app_id
         app = parse_app(raw)
         check_identifiers(c.orc, {app_id: app})
-        plan = await c.ops.change_apps({app_id: app}, force=force)
-        return deployment_result(plan.id, plan.version, 201)
-    new = apply_update(current, body, partial=partial)
-    plan = await c.ops.change_apps({app_id: new}, force=force)
-    return deployment_result(plan.id, plan.version)
+        created = True
+        return {app_id: app}
+
+    plan = await c.ops.change_apps(targets, force=force)
+    return deployment_result(plan.id, plan.version, 201 if created else 200)
 
 
 async def delete_app(request: Request, app_id: str) -> Response:
     c = ctx(request)
     force = flag(request, "force", True)
-    require_app(c.orc, app_id)
-    plan = await c.ops.change_apps({app_id: None}, force=force)
+
+    def targets() -> dict[str, AppDefinition | None]:
+        require_app(c.orc, app_id)
+        return {app_id: None}
+
+    plan = await c.ops.change_apps(targets, force=force)
     return deployment_result(plan.id, plan.version)
 
 
 async def restart_app(request: Request, app_id: str) -> Response:
     c = ctx(request)
-    app = require_app(c.orc, app_id)
-    plan = await c.ops.change_apps(
-        {app_id: app}, force=flag(request, "force", False), restart=frozenset({app_id})
-    )
+    force = flag(request, "force", False)
+
+    def targets() -> dict[str, AppDefinition | None]:
+        return {app_id: require_app(c.orc, app_id)}
+
+    plan = await c.ops.change_apps(targets, force=force, restart=frozenset({app_id}))
     return deployment_result(plan.id, plan.version)
 
 

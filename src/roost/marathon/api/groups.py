@@ -80,8 +80,16 @@ async def get_group(request: Request) -> Response:
     return ok(group_json(c.orc, gid, embed))
 
 
-def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[str]) -> None:
-    """Flatten a group body into app bodies by absolute id (child ids may be relative)."""
+def _collect(
+    raw: Any,
+    base: str,
+    path: str,
+    out: dict[str, Any],
+    groups: list[str],
+    replaced: set[str] | None = None,
+) -> None:
+    """Flatten a group body into app bodies by absolute id (child ids may be relative);
+    ``replaced`` collects the groups whose body lists ``apps`` (their other apps go)."""
     if not isinstance(raw, dict):
         raise AppValidationError(
             400, "Invalid JSON", [{"path": path or "/", "errors": ["error.expected.jsobject"]}]
@@ -119,6 +127,8 @@ def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[s
             ],
         )
     groups.append(gid)
+    if replaced is not None and raw.get("apps") is not None:
+        replaced.add(gid)
     for i, app in enumerate(raw.get("apps") or []):
         where = f"{path}/apps({i})"
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
@@ -143,7 +153,7 @@ def _collect(raw: Any, base: str, path: str, out: dict[str, Any], groups: list[s
     for i, sub in enumerate(raw.get("groups") or []):
         if isinstance(sub, dict) and isinstance(sub.get("id"), str):
             sub = {**sub, "id": pathid.absolute(sub["id"], gid)}
-        _collect(sub, gid, f"{path}/groups({i})", out, groups)
+        _collect(sub, gid, f"{path}/groups({i})", out, groups, replaced)
 
 
 async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) -> Response:
@@ -151,34 +161,53 @@ async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) 
     force = flag(request, "force", False)
     dry_run = flag(request, "dryRun", False)
     orc = c.orc
+    new_groups: set[str] = set()
     if isinstance(raw, dict) and "version" in raw and set(raw) <= {"id", "version"}:
-        targets = await _rollback_targets(orc, gid, _timestamp(raw["version"]))
+        rollback = await _rollback_targets(orc, gid, _timestamp(raw["version"]))
+
+        def targets() -> dict[str, AppDefinition | None]:
+            return rollback
+
     elif isinstance(raw, dict) and "scaleBy" in raw:
-        targets = _scaled(orc, gid, raw["scaleBy"])
+
+        def targets() -> dict[str, AppDefinition | None]:
+            return _scaled(orc, gid, raw["scaleBy"])
+
     else:
         bodies: dict[str, Any] = {}
         groups: list[str] = []
-        _collect(raw, gid, "", bodies, groups)
-        targets = {}
-        for app_id, (body, where) in bodies.items():
-            current = orc.state.apps.get(app_id)
-            targets[app_id] = (
-                parse_app(body, path=where)
-                if current is None
-                else apply_update(current, body, partial=True, path=where)
-            )
-        if not creating:  # PUT replaces the group's content: apps not named are removed
-            for app_id in orc.state.apps_under(gid):
-                if app_id not in targets and "apps" in raw:
-                    targets[app_id] = None
-        check_identifiers(orc, targets, groups)
-        orc.state.groups |= {g for g in groups if g != "/"}
-        await orc.repo.put_groups(sorted(orc.state.groups))
+        replaced: set[str] = set()
+        _collect(raw, gid, "", bodies, groups, replaced)
+        new_groups = {g for g in groups if g != "/"}
+
+        def targets() -> dict[str, AppDefinition | None]:  # read and changed under the lock
+            out: dict[str, AppDefinition | None] = {}
+            for app_id, (body, where) in bodies.items():
+                current = orc.state.apps.get(app_id)
+                out[app_id] = (
+                    parse_app(body, path=where)
+                    if current is None
+                    else apply_update(current, body, partial=True, path=where)
+                )
+            if not creating:
+                # PUT replaces the apps of each group whose body lists "apps"; subgroups the
+                # body does not mention, and other groups, keep theirs (upstream GroupUpdate)
+                for app_id in orc.state.apps:
+                    if app_id not in out and pathid.parent(app_id) in replaced:
+                        out[app_id] = None
+            check_identifiers(orc, out, groups)
+            return out
+
     if dry_run:
-        original = {a: orc.state.apps.get(a) for a in targets}
-        plan = build_plan("dry-run", orc.ts(), original, targets)
+        async with orc.lock:
+            wanted = targets()
+            original = {a: orc.state.apps.get(a) for a in wanted}
+        plan = build_plan("dry-run", orc.ts(), original, wanted)
         return ok({"steps": plan.api_json()["steps"]})
     plan = await c.ops.change_apps(targets, force=force)
+    if new_groups - orc.state.groups:  # stored only once the change was accepted
+        orc.state.groups |= new_groups
+        await orc.repo.put_groups(sorted(orc.state.groups))
     c.orc.emit.group_change_success(gid, plan.version)
     return deployment_result(plan.id, plan.version, 201 if creating else 200)
 
@@ -296,10 +325,15 @@ async def delete_group(request: Request) -> Response:
     gid = _group_id(request)
     if gid not in c.orc.state.group_ids():
         raise group_not_found(gid)
-    targets: dict[str, AppDefinition | None] = dict.fromkeys(c.orc.state.apps_under(gid))
+    force = flag(request, "force", False)
+
+    def targets() -> dict[str, AppDefinition | None]:
+        return dict.fromkeys(c.orc.state.apps_under(gid))
+
+    plan = await c.ops.change_apps(targets, force=force)
+    # forgotten only once the change was accepted (a 409 keeps the group)
     c.orc.state.groups = {
-        g for g in c.orc.state.groups if not (g == gid or pathid.is_child_of(g, gid))
+        g for g in c.orc.state.groups if not (g == gid or g.startswith(gid + "/"))
     }
     await c.orc.repo.put_groups(sorted(c.orc.state.groups))
-    plan = await c.ops.change_apps(targets, force=flag(request, "force", False))
     return deployment_result(plan.id, plan.version)

@@ -58,9 +58,18 @@ def kill_order(instances: Sequence[Instance], kill_selection: str) -> list[Insta
 
 
 def scale_decision(
-    app: AppDefinition, instances: Sequence[Instance], queued: int, target: int | None = None
+    app: AppDefinition,
+    instances: Sequence[Instance],
+    queued: int,
+    target: int | None = None,
+    *,
+    since: float | None = None,
 ) -> Decision:
-    """Converge the app to ``target`` (default ``app.instances``) active instances."""
+    """Converge the app to ``target`` (default ``app.instances``) active instances.
+
+    ``done`` needs every instance staged at or after ``since`` (wall clock; the deployment's
+    start) to be healthy and ready: instances that were there before do not hold a scale
+    deployment up (upstream waits only for the instances it started)."""
     n = app.instances if target is None else target
     active = [i for i in instances if i.active and not i.killing]
     d = Decision()
@@ -79,7 +88,7 @@ def scale_decision(
         and queued - d.unqueue == 0
         and len(active) == n
         and settled
-        and all(is_ready(i, app) for i in active)
+        and all(is_ready(i, app) for i in active if since is None or i.staged_at >= since)
     )
     return d
 
@@ -110,7 +119,9 @@ def restart_decision(app: AppDefinition, instances: Sequence[Instance], queued: 
         d.kill += [i.task_id for i in kill_order(new, app.kill_selection)[: surplus - d.unqueue]]
         queued -= d.unqueue
         new = [i for i in new if i.task_id not in d.kill]
-    old_healthy = [i for i in old if i.is_healthy(bool(app.health_checks))]
+    # a running old instance counts unless it is known to be unhealthy: its health may be
+    # unknown (checks just added, or marathon just restarted), and upstream counts it too
+    old_healthy = [i for i in old if i.running and i.healthy is not False]
     new_ready = [i for i in new if is_ready(i, app)]
     healthy = len(old_healthy) + len(new_ready)
     # old instances that are not healthy do not hold up the floor: replace them first

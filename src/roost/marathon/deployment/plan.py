@@ -47,6 +47,8 @@ class DeploymentPlan:
     """Index of the step running now (== len(steps) when finished)."""
     rollback_of: str | None = None
     started_mono: float = field(default=0.0, compare=False)
+    started_wall: float = 0.0
+    """When the deployment started (wall clock, stored: a restart keeps it)."""
 
     @property
     def affected_apps(self) -> list[str]:
@@ -92,6 +94,7 @@ class DeploymentPlan:
             "target": {k: _dump(v) for k, v in self.target.items()},
             "currentStep": self.current_step,
             "rollbackOf": self.rollback_of,
+            "startedAt": self.started_wall,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class DeploymentPlan:
             target={k: _load(v) for k, v in rec["target"].items()},
             current_step=int(rec.get("currentStep", 0)),
             rollback_of=rec.get("rollbackOf"),
+            started_wall=float(rec.get("startedAt") or 0.0),
         )
 
 
