@@ -134,3 +134,46 @@ async def test_restart_mid_deployment_finishes_it_without_killing_healthy_tasks(
             assert running == {t["id"] for t in final}
         finally:
             proc.terminate()
+
+
+async def test_marathon_away_past_its_failover_timeout_comes_back_as_a_new_framework(
+    tmp_path: Path,
+) -> None:
+    from roost.marathon.server import MarathonServer
+    from tests.marathon.conftest import marathon_config
+
+    async with LocalCluster(tmp_path / "cluster") as cluster:
+        config = marathon_config(tmp_path, cluster.master_address)
+        config.failover_timeout = 0.5
+        server = MarathonServer(config)
+        await server.start()
+        await server.wait_registered()
+        base = f"http://127.0.0.1:{server.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as c:
+            app = {"id": "/phoenix", "cmd": "sleep 120", "cpus": 0.1, "mem": 16}
+            assert (await c.post("/v2/apps", json=app)).status_code == 201
+
+            async def running() -> list[str] | None:
+                tasks = (await get(c, "/v2/apps/phoenix"))["app"]["tasks"]
+                ids = [t["id"] for t in tasks if t["state"] == "TASK_RUNNING"]
+                return ids or None
+
+            first = await eventually(running, timeout=30)
+            old_fid = (await get(c, "/v2/info"))["frameworkId"]
+        await server.stop()
+        await asyncio.sleep(2.0)  # the master removes the framework and kills its task
+        config.port = server.port
+        server = MarathonServer(config)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=10) as c:
+
+                async def new_framework() -> str | None:
+                    fid = (await get(c, "/v2/info"))["frameworkId"]
+                    return fid if fid and fid != old_fid else None
+
+                await eventually(new_framework, timeout=30)
+                again = await eventually(running, timeout=30)
+                assert not set(again) & set(first)
+        finally:
+            await server.stop()
