@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from roost.testing.processes import RoostProcess, free_port, master_process, wait_until
+from roost.testing.processes import marathon_process, master_process, wait_until
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,20 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
         master = master_process(work / "master").start()
-        port = free_port()
-        marathon = RoostProcess(
-            [
-                "marathon",
-                "--master",
-                master.address,
-                "--port",
-                str(port),
-                "--store",
-                f"sqlite:///{work / 'marathon.db'}",
-            ],
-            port,
-            work / "marathon.log",
-        ).start()
+        marathon = marathon_process(master.address, work / "marathon").start()
         try:
             c = httpx.Client(base_url=marathon.url, timeout=60)
             wait_until(lambda: c.get("/v2/info").json()["frameworkId"], 30)

@@ -21,13 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from roost.testing.processes import (
-    RoostProcess,
-    agent_process,
-    free_port,
-    master_process,
-    wait_until,
-)
+from roost.testing.processes import agent_process, marathon_process, master_process, wait_until
 
 
 def bare_spawn(n: int) -> float:
@@ -51,20 +45,7 @@ def roost_launch(n: int, work: Path) -> tuple[float, float]:
         "--resources",
         f"cpus:8;mem:{max(4096, 2 * n)};disk:10000;ports:[31000-{31000 + 2 * n}]",
     ).start()
-    port = free_port()
-    marathon = RoostProcess(
-        [
-            "marathon",
-            "--master",
-            master.address,
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{work / 'marathon.db'}",
-        ],
-        port,
-        work / "marathon.log",
-    ).start()
+    marathon = marathon_process(master.address, work / "marathon").start()
     try:
         c = httpx.Client(base_url=marathon.url, timeout=30)
         wait_until(lambda: c.get("/v2/info").json()["frameworkId"], 30)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from roost.testing.local_cluster import LocalCluster
-from roost.testing.processes import RoostProcess, free_port
+from roost.testing.processes import marathon_process
 from tests.marathon.conftest import eventually
 
 pytestmark = pytest.mark.slow
@@ -30,24 +30,6 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT0"])), H).serve_forever()
 """
-
-
-def marathon_process(tmp: Path, master: str, port: int) -> RoostProcess:
-    return RoostProcess(
-        [
-            "marathon",
-            "--master",
-            master,
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{tmp / 'marathon.db'}",
-            "--decline-offer-duration",
-            "10",
-        ],
-        port,
-        tmp / "marathon.log",
-    )
 
 
 async def get(client: httpx.AsyncClient, path: str) -> Any:
@@ -87,8 +69,9 @@ async def test_restart_mid_deployment_finishes_it_without_killing_healthy_tasks(
         ],
     }
     async with LocalCluster(tmp_path / "cluster") as cluster:
-        port = free_port()
-        proc = marathon_process(tmp_path, cluster.master_address, port)
+        proc = marathon_process(
+            cluster.master_address, tmp_path / "marathon", "--decline-offer-duration", "10"
+        )
         await asyncio.to_thread(proc.start)
         try:
             async with httpx.AsyncClient(base_url=proc.url, timeout=10) as c:

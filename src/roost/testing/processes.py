@@ -123,6 +123,25 @@ def agent_process(
     return RoostProcess(args, port, work_dir / "agent.log")
 
 
+def marathon_process(
+    master: str, work_dir: Path, *extra: str, port: int | None = None
+) -> RoostProcess:
+    """``roost marathon`` against ``master`` with its SQLite store in ``work_dir``."""
+    port = port or free_port()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        "marathon",
+        "--master",
+        master,
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{work_dir / 'marathon.db'}",
+        *extra,
+    ]
+    return RoostProcess(args, port, work_dir / "marathon.log")
+
+
 def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> None:
     """Poll ``predicate()`` until it is truthy; raise TimeoutError otherwise."""
     deadline = time.monotonic() + timeout

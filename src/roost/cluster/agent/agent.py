@@ -113,8 +113,10 @@ class Agent:
         source: str = "SOURCE_EXECUTOR",
         message: str | None = None,
         reason: str | None = None,
+        healthy: bool | None = None,
     ) -> None:
-        """Create a TaskStatus for ``task`` (Mesos ``protobuf::createTaskStatus``) and send it."""
+        """Create a TaskStatus for ``task`` (Mesos ``protobuf::createTaskStatus``) and send it;
+        ``healthy`` is the health-check verdict, when there is one."""
         status = make_status(
             task_id=task.task_id,
             state=state,
@@ -126,6 +128,8 @@ class Agent:
             message=message,
             reason=reason,
         )
+        if healthy is not None:
+            status["healthy"] = healthy
         self.record_update(ex.framework_id, status, ex)
 
     def record_update(

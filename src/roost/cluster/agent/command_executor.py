@@ -42,7 +42,6 @@ from roost.cluster.agent.tasks import (
     Task,
     executor_environment,
     grace_period,
-    make_status,
 )
 from roost.core.ids import new_uuid
 from roost.core.logs import kv
@@ -217,22 +216,8 @@ def _update(
     message: str | None = None,
     healthy: bool | None = None,
 ) -> None:
-    """``Agent.task_update`` plus ``TaskStatus.healthy`` when given."""
-    if healthy is None:
-        agent.task_update(ex, task, state, reason=reason, message=message)
-        return
-    status = make_status(
-        task_id=task.task_id,
-        state=state,
-        agent_id=agent.agent_id or "",
-        executor_id=ex.executor_id,
-        container_id=ex.container_id,
-        timestamp=agent.clock.time(),
-        message=message,
-        reason=reason,
-    )
-    status["healthy"] = healthy
-    agent.record_update(ex.framework_id, status, ex)
+    """``Agent.task_update`` with ``TaskStatus.healthy`` when given."""
+    agent.task_update(ex, task, state, reason=reason, message=message, healthy=healthy)
 
 
 def _launch_failed(agent: Agent, ex: Executor, task: Task, message: str) -> None:

@@ -19,6 +19,7 @@ from roost.marathon.api.base import (
     deployment_result,
     flag,
     json_body,
+    kill_flags,
     ok,
 )
 from roost.marathon.api.groups import check_identifiers
@@ -241,11 +242,7 @@ async def app_tasks(request: Request, app_id: str) -> Response:
 
 async def kill_app_tasks(request: Request, app_id: str, task_id: str | None) -> Response:
     c = ctx(request)
-    scale = flag(request, "scale", False)
-    wipe = flag(request, "wipe", False)
-    force = flag(request, "force", False)
-    if scale and wipe:
-        raise BadRequest("You cannot use scale and wipe at the same time.")
+    scale, force = kill_flags(request)
     require_app(c.orc, app_id)
     insts = c.orc.state.instances_of(app_id)
     if task_id is not None:

@@ -105,6 +105,16 @@ def flag(request: Request, name: str, default: bool) -> bool:
     return parse_bool(request.query_params.get(name), default=default, name=name)
 
 
+def kill_flags(request: Request) -> tuple[bool, bool]:
+    """``(scale, force)`` of a task kill; ``scale`` with ``wipe`` is refused, as upstream."""
+    scale = flag(request, "scale", False)
+    wipe = flag(request, "wipe", False)
+    force = flag(request, "force", False)
+    if scale and wipe:
+        raise BadRequest("You cannot use scale and wipe at the same time.")
+    return scale, force
+
+
 def deployment_result(plan_id: str, version: str, status: int = 200) -> Response:
     return ok(
         {"deploymentId": plan_id, "version": version},

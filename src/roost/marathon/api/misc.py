@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from roost import __version__ as roost_version
-from roost.marathon.api.base import ctx, deployment_result, flag, json_body, ok
+from roost.marathon.api.base import ctx, deployment_result, flag, json_body, kill_flags, ok
 from roost.marathon.api.render import queue_item, task_body
 from roost.marathon.errors import BadRequest, NotFound
 from roost.marathon.events import event_stream
@@ -35,11 +35,7 @@ async def list_tasks(request: Request) -> Response:
 
 async def delete_tasks(request: Request) -> Response:
     c = ctx(request)
-    scale = flag(request, "scale", False)
-    wipe = flag(request, "wipe", False)
-    force = flag(request, "force", False)
-    if scale and wipe:
-        raise BadRequest("You cannot use scale and wipe at the same time.")
+    scale, force = kill_flags(request)
     ids = task_ids_in(await json_body(request))
     unknown = [t for t in ids if t not in c.orc.state.instances]
     if unknown:
