@@ -22,10 +22,8 @@ from roost.cluster.agent.health import (
     HealthState,
     HealthUpdate,
     InvalidHealthCheck,
-    command_probe,
-    http_probe,
-    tcp_probe,
 )
+from roost.cluster.agent.health_probes import command_probe, http_probe, tcp_probe
 from roost.core.clock import ManualClock
 
 TCP = {"type": "TCP", "tcp": {"port": 8080}}

@@ -31,8 +31,8 @@ from roost.cluster.agent.health import (
     HealthUpdate,
     InvalidHealthCheck,
     command_environment,
-    make_probe,
 )
+from roost.cluster.agent.health_probes import make_probe
 from roost.cluster.agent.sandbox import create_sandbox
 from roost.cluster.agent.tasks import (
     DEFAULT_KILL_GRACE,

@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import os
-import pwd
 import signal
 import subprocess
 from collections.abc import Callable
@@ -38,12 +37,12 @@ import psutil
 from roost.cluster.agent.cgroups import MB, CgroupHandle, Cgroups
 from roost.cluster.agent.errors import LaunchError
 from roost.cluster.agent.fetcher import fetch_uris
+from roost.cluster.agent.process_spec import SHELL, command_argv, command_user, preexec
 from roost.cluster.agent.sandbox import chown_sandbox
 from roost.core.ids import is_safe_id
 
 log = logging.getLogger(__name__)
 
-SHELL = "/bin/sh"
 # argv: roost-join <cgroup.procs>... -- <command>...; "0" written to cgroup.procs moves the writer
 _JOIN = (
     'while [ "$1" != -- ]; do echo 0 >"$1" || '
@@ -197,9 +196,9 @@ class Containerizer:
             raise LaunchError(f"container '{cid}' already exists")
         self._launching.add(cid)
         try:
-            argv, executable = _argv(spec.command)
+            argv, executable = command_argv(spec.command)
             env = _environment(spec)
-            user = _user(spec.command) if self.switch_user else None
+            user = command_user(spec.command) if self.switch_user else None
             spec.sandbox.mkdir(parents=True, exist_ok=True)
             await fetch_uris(spec.command.get("uris") or [], spec.sandbox)
             if user is not None:
@@ -277,22 +276,6 @@ class Containerizer:
         (self._meta / f"{container.container_id}.json").unlink(missing_ok=True)
 
 
-def _argv(command: dict[str, Any]) -> tuple[list[str], str | None]:
-    if not isinstance(command, dict):
-        raise LaunchError("CommandInfo must be an object")
-    value, shell = command.get("value"), command.get("shell", True)
-    if not isinstance(shell, bool):
-        raise LaunchError("CommandInfo.shell must be a boolean")
-    if not isinstance(value, str) or not value.strip():
-        raise LaunchError("CommandInfo.value must be a non-empty string")
-    if shell:
-        return [SHELL, "-c", value], None
-    args = command.get("arguments") or []
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise LaunchError("CommandInfo.arguments must be a list of strings")
-    return (args, value) if args else ([value], None)
-
-
 def _environment(spec: LaunchSpec) -> dict[str, str]:
     env = {**os.environ, **spec.env}
     variables = (spec.command.get("environment") or {}).get("variables") or []
@@ -309,20 +292,6 @@ def _environment(spec: LaunchSpec) -> dict[str, str]:
             raise LaunchError(f"environment variable '{name}': value must be a string")
         env[name] = value
     return env
-
-
-def _user(command: dict[str, Any]) -> tuple[int, int, list[int]] | None:
-    """(uid, gid, groups) to switch to, or None to run as the agent's user."""
-    name = command.get("user")
-    if not name or os.geteuid() != 0:
-        return None
-    try:
-        pw = pwd.getpwnam(str(name))
-    except KeyError:
-        raise LaunchError(f"Failed to switch to user '{name}': no such user") from None
-    if pw.pw_uid == 0:
-        return None
-    return pw.pw_uid, pw.pw_gid, os.getgrouplist(pw.pw_name, pw.pw_gid)
 
 
 async def _spawn(
@@ -362,7 +331,7 @@ async def _spawn(
             cwd=sandbox,
             env=env,
             start_new_session=True,
-            preexec_fn=_preexec(join, user) if join or user else None,
+            preexec_fn=preexec(join, user) if join or user else None,
         )
     except (OSError, ValueError, subprocess.SubprocessError) as e:
         what = e.filename if isinstance(e, OSError) and e.filename else executable or argv[0]
@@ -371,20 +340,6 @@ async def _spawn(
     finally:
         for fd in fds:
             os.close(fd)
-
-
-def _preexec(join: list[int], user: tuple[int, int, list[int]] | None) -> Callable[[], None]:
-    """Runs in the child between fork and exec: only plain syscalls, no locks, no imports."""
-
-    def run() -> None:
-        for fd in join:
-            os.write(fd, b"0")  # "0" is "the writing process" for cgroup.procs
-        if user is not None:
-            os.setgroups(user[2])
-            os.setgid(user[1])
-            os.setuid(user[0])
-
-    return run
 
 
 def _kill_recorded(pid: int, start_time: float | None) -> bool:
