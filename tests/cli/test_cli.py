@@ -39,6 +39,19 @@ BAD_FLAGS = [
     (["up", "--resources", "mem:-1"], "negative"),
     (["up", "--master-port", "70000"], "--port must be between 0 and 65535"),
     (["run-task", "--master", "127.0.0.1:1", "--cpus", "-1", "--", "true"], "cpus"),
+    (["marathon", "--master", "zk://h:2181/mesos"], "zk://... is not supported yet"),
+    (["marathon", "--master", "nohost"], "--master must look like HOST:PORT"),
+    (["marathon", "--master", "h:70000"], "--master port must be between 1 and 65535"),
+    (["marathon", "--port", "70000"], "--port must be within 0..65535"),
+    (["marathon", "--ip", "localhost"], "--ip must be an IP address"),
+    (["marathon", "--store", "ftp://x"], "--store must be sqlite:///relative.db"),
+    (["marathon", "--local-port-min", "0"], "--local-port-min/--local-port-max"),
+    (["marathon", "--local-port-min", "20", "--local-port-max", "10"], "1 <= min <= max"),
+    (["marathon", "--failover-timeout", "-1"], "--failover-timeout must be >= 0"),
+    (["marathon", "--decline-offer-duration", "0"], "--decline-offer-duration must be > 0"),
+    (["marathon", "--framework-name", " "], "--framework-name must not be empty"),
+    (["marathon", "--port", "x"], "unable to parse string as an integer"),
+    (["up", "--marathon-port", "70000"], "--marathon-port must be between 0 and 65535"),
 ]
 
 
@@ -60,7 +73,7 @@ def test_every_flag_reads_its_environment_variable() -> None:
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("up", "master", "agent", "run-task"):
+    for command in ("up", "master", "agent", "run-task", "marathon"):
         assert command in result.output
 
 

@@ -219,5 +219,9 @@ async def test_info_leader_ping_metrics(env: MarathonEnv) -> None:
     assert "marathon.apps" in (await env.client.get("/metrics")).json()["gauges"]
     prom = (await env.client.get("/metrics/prometheus")).text
     assert "roost_marathon_apps" in prom
+    scraper = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    scraped = await env.client.get("/metrics", headers={"Accept": scraper})
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "roost_marathon_apps" in scraped.text
     doc = (await env.client.get("/openapi.json")).json()
     assert "/v2/apps" in doc["paths"] and "App" in doc["components"]["schemas"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 
@@ -25,10 +26,19 @@ class MarathonConfig:
     role: str = "*"
 
     def validate(self) -> None:
-        if not self.master or self.master.startswith("zk://"):
-            if self.master.startswith("zk://"):
-                raise ConfigError("--master zk://... is not supported yet: give HOST:PORT")
-            raise ConfigError("--master must be HOST:PORT of the master")
+        if self.master.startswith("zk://"):
+            raise ConfigError("--master zk://... is not supported yet: give HOST:PORT")
+        _check_master(self.master)
+        try:
+            ipaddress.ip_address(self.ip)
+        except ValueError:
+            raise ConfigError(f"--ip must be an IP address to listen on, got {self.ip!r}") from None
+        scheme = self.store.partition("://")[0].lower() if "://" in self.store else ""
+        if scheme not in ("sqlite", "memory"):
+            raise ConfigError(
+                f"--store must be sqlite:///relative.db, sqlite:////absolute.db or memory://, "
+                f"got {self.store!r}"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port must be within 0..65535, got {self.port}")
         if not 1 <= self.local_port_min <= self.local_port_max <= 65535:
@@ -44,3 +54,13 @@ class MarathonConfig:
             )
         if not self.framework_name.strip():
             raise ConfigError("--framework-name must not be empty")
+
+
+def _check_master(master: str) -> None:
+    """``HOST:PORT`` with a port in 1..65535 (``[v6]:PORT`` for IPv6)."""
+    host, sep, port = master.rpartition(":")
+    bad = f"--master must look like HOST:PORT (e.g. 10.0.0.1:5050), got {master!r}"
+    if not sep or not host or not port.isdigit() or any(c.isspace() for c in master):
+        raise ConfigError(bad)
+    if not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--master port must be between 1 and 65535, got {port}")

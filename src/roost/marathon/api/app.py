@@ -79,6 +79,11 @@ def create_app(context: MarathonContext) -> ASGIApp:
         return prometheus_response(registry)
 
     async def metrics(request: Request) -> Response:
+        """Marathon's JSON; a Prometheus scraper (which asks for text) gets the exposition."""
+        accept = request.headers.get("accept", "")
+        wants_text = "openmetrics" in accept or "text/plain" in accept
+        if wants_text and "application/json" not in accept:
+            return prometheus_response(registry)
         return JSONResponse(metrics_json(context))
 
     async def openapi(request: Request) -> Response:
