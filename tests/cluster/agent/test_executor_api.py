@@ -23,14 +23,23 @@ PYMESOS_EXECUTOR = """
 import sys, threading
 from pymesos import MesosExecutorDriver, Executor
 
+_out = threading.Lock()
+
+
+def say(*words):
+    # One write per line under a lock: print() from two threads can interleave.
+    with _out:
+        sys.stdout.write(" ".join(str(w) for w in words) + "\\n")
+        sys.stdout.flush()
+
 
 class Driver(MesosExecutorDriver):
     def sendStatusUpdate(self, status):
         super().sendStatusUpdate(status)
-        print("SENT", status["state"], status["uuid"], flush=True)
+        say("SENT", status["state"], status["uuid"])
 
     def on_acknowledged(self, event):
-        print("ACKNOWLEDGED", event["task_id"]["value"], event["uuid"], flush=True)
+        say("ACKNOWLEDGED", event["task_id"]["value"], event["uuid"])
         super().on_acknowledged(event)
 
 
@@ -44,12 +53,12 @@ class Echo(Executor):
         threading.Thread(target=run).start()
 
     def shutdown(self, driver):
-        print("SHUTDOWN", flush=True)
+        say("SHUTDOWN")
 
 
 if __name__ == "__main__":
     Driver(Echo(), use_addict=True).run()
-    print("EXITING", flush=True)
+    say("EXITING")
 """
 
 
