@@ -276,6 +276,7 @@ async def test_an_update_for_an_unknown_live_task_is_answered_with_a_kill(
     h: Harness, state: str, agent: str | None, killed: list[tuple[str, str]]
 ) -> None:
     await h.status("web.ghost", state, agent_id={"value": agent} if agent else None)
+    await settle()  # the kill goes out from the background sender
     assert h.cluster.kills == killed
     assert h.orc.state.instances == {}
 

@@ -132,7 +132,7 @@ async def test_a_refused_launch_drops_the_instance_and_delays_the_app(h: Harness
     await h.deploy(web(1))
     result = await h.launch(offer("h1"))
     (info,) = result.launches["offer-h1"]
-    await h.orc.launch_failed(info["task_id"]["value"], "refused")
+    await h.orc.launch_failed([info["task_id"]["value"]], "refused")
     assert h.orc.state.instances == {}
     assert h.delay() >= 1.0  # not straight back into a revive loop
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from roost.cli.common import LogLevel, fail, run_async
 from roost.marathon.config import ConfigError, MarathonConfig
@@ -48,7 +49,10 @@ def marathon_command(
         int, typer.Option(envvar="ROOST_LOCAL_PORT_MIN", help="Lowest service port assigned.")
     ] = 10000,
     local_port_max: Annotated[
-        int, typer.Option(envvar="ROOST_LOCAL_PORT_MAX", help="Highest service port assigned.")
+        int,
+        typer.Option(
+            envvar="ROOST_LOCAL_PORT_MAX", help="Service ports are assigned below this port."
+        ),
     ] = 20000,
     log_level: LogLevel = "warning",
 ) -> None:
@@ -71,4 +75,5 @@ def marathon_command(
         config.validate()
     except ConfigError as e:
         fail(str(e))
-    run_async(run_marathon(config), log_level)
+    err = Console(stderr=True)
+    run_async(run_marathon(config, announce=err.print), log_level)

@@ -1,4 +1,4 @@
-"""``roost up``: a whole one-machine cluster in one process (master + one local agent)."""
+"""``roost up``: a whole one-machine cluster in one process (master, one local agent, Marathon)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def up_command(
     ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
-    """Start a master and one local agent in this process; Ctrl-C stops everything."""
+    """Start a master, one local agent and Marathon (port 8080) in this process; Ctrl-C stops
+    everything."""
     from roost.cluster.agent.config import AgentConfig
     from roost.cluster.agent.config import ConfigError as AgentConfigError
 
@@ -112,7 +113,11 @@ async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
                 f"{base}:{marathon.port}/v2/apps",
                 soft_wrap=True,
             )
-        await asyncio.Event().wait()
+        if marathon is None:
+            await asyncio.Event().wait()
+        else:
+            error = await marathon.wait_fatal()
+            console.print(f"[bold red]error:[/] marathon stopped: {error}")
     finally:
         console.print("stopping: killing tasks, closing servers")
         if marathon is not None:

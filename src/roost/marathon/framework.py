@@ -39,6 +39,7 @@ class MarathonScheduler(Scheduler):
         self._interest_wake = asyncio.Event()
         self.removed = False
         """The master removed the framework for good (failover timeout passed)."""
+        self._closed = False
 
     # -- ClusterPort -------------------------------------------------------------------------
     async def kill(self, task_id: str, agent_id: str) -> None:
@@ -55,6 +56,8 @@ class MarathonScheduler(Scheduler):
             self._interest_wanted = "REVIVE"
         else:
             return
+        if self._closed:
+            return
         self._interest_wake.set()
         if self._interest is None or self._interest.done():
             self._interest = asyncio.create_task(self._interest_worker())
@@ -69,12 +72,13 @@ class MarathonScheduler(Scheduler):
                 continue
             try:
                 await (driver.revive() if call == "REVIVE" else driver.suppress())
-            except SchedulerError as e:
+            except Exception as e:  # the worker must outlive any one failed call
                 log.warning("offer interest call failed", extra=kv(call=call, error=str(e)))
                 self.orc._offers_wanted = None  # unknown now: the next round says it again
                 self.orc.offers_changed()
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._interest is not None:
             self._interest.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -86,6 +90,8 @@ class MarathonScheduler(Scheduler):
         self, driver: SchedulerDriver, framework_id: str, master_info: dict[str, Any]
     ) -> None:
         self.driver = driver
+        self.orc.kills.reset()  # kills sent on an old subscription may be lost: send again
+        self.orc._offers_wanted = None  # re-announce our interest on the new subscription
         if self.orc.framework_id != framework_id:
             self.orc.framework_id = framework_id
             await self.orc.repo.set_framework_id(framework_id)
@@ -95,8 +101,6 @@ class MarathonScheduler(Scheduler):
             driver.reconcile_tasks(known)
         with contextlib.suppress(SchedulerError):
             await driver.reconcile([])  # implicit: tasks we forgot about are killed on sight
-        self.orc.kills.reset()  # kills sent on an old subscription may be lost: send again
-        self.orc._offers_wanted = None  # re-announce our interest on the new subscription
         self.orc._queue_grew = True
         self.registered.set()
         self.orc.poke()
@@ -122,8 +126,7 @@ class MarathonScheduler(Scheduler):
                 # the master will not run them: they are dropped (replaced after a delay)
                 log.warning("launch failed", extra=kv(offer=oid, error=str(e)))
                 failed.append(oid)
-                for info in infos:
-                    await self.orc.launch_failed(info["task_id"]["value"], str(e))
+                await self.orc.launch_failed([i["task_id"]["value"] for i in infos], str(e))
         unused = result.unused() + failed
         if unused:
             self.offers_declined += len(unused)

@@ -5,7 +5,8 @@ The orchestrator decides under its lock *which* tasks die and marks them ``killi
 KILL calls to the master travel here, outside the lock and several at once, so deleting a
 1,000-instance app never stalls the API or status updates. A kill that failed (master away,
 not subscribed yet) or whose task is still active after ``RETRY_SECONDS`` is sent again; after
-re-subscribing every pending kill is due at once.
+re-subscribing every pending kill is due at once. An unknown task reported by the master gets
+one kill here too (the master reports it again if it survives).
 """
 
 from __future__ import annotations
@@ -63,13 +64,19 @@ class KillService:
         self._outbox.put_nowait((task_id, agent_id))
 
     def retry_due(self, instances: Iterable[Instance]) -> None:
-        """Re-send kills of instances still active ``RETRY_SECONDS`` after the last KILL."""
+        """Re-send kills of instances still active ``RETRY_SECONDS`` after the last attempt.
+
+        ``instances`` is every instance: records of tasks no longer killing are dropped."""
         now = self.clock.monotonic()
+        pending: set[str] = set()
         for inst in instances:
             if inst.killing and inst.active:
+                pending.add(inst.task_id)
                 sent = self._sent.get(inst.task_id)
                 if sent is None or now - sent >= RETRY_SECONDS:
                     self.request(inst.task_id, inst.agent_id)
+        for task_id in self._sent.keys() - pending - self._in_flight:
+            del self._sent[task_id]
 
     def forget(self, task_id: str) -> None:
         self._sent.pop(task_id, None)
@@ -94,9 +101,9 @@ class KillService:
             await killer.kill(task_id, agent_id)
             self._sent[task_id] = self.clock.monotonic()
             self.sent_total += 1
-        except Exception as e:  # retried by retry_due on a later round
+        except Exception as e:  # retried by retry_due after RETRY_SECONDS or a re-subscribe
             self.failed_total += 1
-            self._sent.pop(task_id, None)
+            self._sent[task_id] = self.clock.monotonic()
             log.info("kill not sent yet", extra=kv(task_id=task_id, error=str(e)))
         finally:
             self._in_flight.discard(task_id)

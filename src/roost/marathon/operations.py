@@ -17,7 +17,6 @@ from roost.marathon.appdef import (
     AppDefinition,
     AppValidationError,
     VersionInfo,
-    app_json,
     is_scale_only,
 )
 from roost.marathon.deployment import DeploymentPlan, build_plan
@@ -31,8 +30,9 @@ from roost.marathon.errors import (
 )
 from roost.marathon.instances import Instance
 from roost.marathon.orchestrator import Orchestrator
+from roost.marathon.persistence import save_apps
 from roost.marathon.placement import PortsExhausted, ServicePortAllocator
-from roost.marathon.timestamps import newer_version
+from roost.marathon.timestamps import newer_version, parse_ts
 
 Targets = Mapping[str, AppDefinition | None] | Callable[[], Mapping[str, AppDefinition | None]]
 
@@ -44,6 +44,10 @@ class Operations:
         self._last_version: str | None = None
 
     def _version(self) -> str:
+        if self._last_version is None:  # after a restart: later than anything stored
+            known = [a.version for a in self.orc.state.apps.values() if a.version]
+            known += [p.version for p in self.orc.deployments.values()]
+            self._last_version = max(known, key=parse_ts, default=None)
         self._last_version = newer_version(self._last_version, self.orc.clock)
         return self._last_version
 
@@ -92,6 +96,7 @@ class Operations:
         *,
         force: bool,
         restart: frozenset[str] = frozenset(),
+        rollback_of: str | None = None,
     ) -> DeploymentPlan:
         orc = self.orc
         wanted = dict(targets() if callable(targets) else targets)
@@ -119,12 +124,9 @@ class Operations:
         plan = build_plan(new_uuid(), version, original, final, restart=restart)
         # the plan is the intent log: stored first, a restart finishes what it describes
         plan.started_wall = orc.clock.time()
-        await orc.repo.put_deployment(plan.to_record())
-        for app_id, new in final.items():
-            if new is None:
-                await orc.repo.delete_app(app_id)
-            else:
-                await orc.repo.put_app(app_json(new))
+        plan.rollback_of = rollback_of
+        await orc.repo.put_deployment(plan.to_record())  # the commit point
+        await save_apps(orc, final)
         for holder in holders:
             await orc.cancel_deployment(holder, "Forcefully replaced by a newer deployment")
         for app_id, new in final.items():
@@ -157,15 +159,17 @@ class Operations:
         409 kills nothing, and no replacement is queued between the kills and the scale."""
         orc = self.orc
         async with orc.lock:
-            insts = [orc.state.instances[t] for t in task_ids if t in orc.state.instances]
+            unique = dict.fromkeys(task_ids)
+            insts = [orc.state.instances[t] for t in unique if t in orc.state.instances]
             if not scale:
                 for inst in insts:
                     await orc.kill_instance(inst.task_id)
                 orc.poke()
                 return insts, None
             per_app: dict[str, int] = {}
-            for inst in insts:
-                per_app[inst.app_id] = per_app.get(inst.app_id, 0) + 1
+            for inst in insts:  # a task already on its way out was counted off before
+                if inst.active and not inst.killing:
+                    per_app[inst.app_id] = per_app.get(inst.app_id, 0) + 1
             targets: dict[str, AppDefinition | None] = {}
             for app_id, n in per_app.items():
                 app = orc.state.apps.get(app_id)
@@ -190,9 +194,7 @@ class Operations:
                 return None
             back = {app_id: plan.original.get(app_id) for app_id in plan.affected_apps}
             await orc.cancel_deployment(plan, "The deployment was rolled back")
-            rollback = await self.change_apps_locked(back, force=True)
-            rollback.rollback_of = deployment_id
-            return rollback
+            return await self.change_apps_locked(back, force=True, rollback_of=deployment_id)
 
     async def create_app(self, app: AppDefinition, *, force: bool) -> DeploymentPlan:
         """``POST /v2/apps``: 409 when the id is taken (checked under the lock)."""

@@ -17,15 +17,17 @@ from typing import Protocol
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.core.logs import kv
-from roost.marathon.appdef import AppDefinition, app_json
+from roost.marathon.appdef import AppDefinition
+from roost.marathon.definitions import LaunchedDefinitions
 from roost.marathon.deployment import DeploymentPlan, restart_decision, scale_decision
 from roost.marathon.deployment.decisions import Decision
-from roost.marathon.deployment.plan import RESTART, SCALE, START, STOP, load_app
+from roost.marathon.deployment.plan import RESTART, SCALE, START, STOP
 from roost.marathon.emit import Emitter
 from roost.marathon.health import HealthMonitor
 from roost.marathon.instances import Instance
 from roost.marathon.kills import KillService
 from roost.marathon.launch_queue import LaunchQueue
+from roost.marathon.persistence import load_state, save_unsaved
 from roost.marathon.readiness import ReadinessMonitor
 from roost.marathon.repository import Repository
 from roost.marathon.state import MarathonState
@@ -66,10 +68,13 @@ class Orchestrator:
         self.cluster: ClusterPort | None = None
         self.framework_id: str | None = None
         self.health = HealthMonitor(
-            clock=clock, on_change=self._health_changed, on_kill=self._unhealthy_kill
+            clock=clock, on_change=self.health_changed, on_kill=self._unhealthy_kill
         )
         self.readiness = ReadinessMonitor(clock=clock, on_ready=self._ready)
         self.kills = KillService(clock, lambda: self.cluster)
+        self.definitions = LaunchedDefinitions(repo)
+        self.unsaved: dict[str, AppDefinition | None] = {}
+        """App records whose write failed after their change was committed (retried)."""
         self.agent_attributes: dict[str, dict[str, str]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -81,53 +86,18 @@ class Orchestrator:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def load(self) -> None:
-        loaded = await self.repo.load()
-        self.framework_id = loaded.framework_id
-        for raw in loaded.apps:
-            try:
-                app = load_app(raw)
-            except Exception:  # a bad record must not stop the orchestrator from starting
-                log.exception("skipping unreadable stored app", extra=kv(id=raw.get("id")))
-                continue
-            self.state.apps[app.id] = app
-        for inst in loaded.instances:
-            inst.healthy = None  # health is not stored: checks start again below
-            self.state.add_instance(inst)
-        plans: list[DeploymentPlan] = []
-        for rec in loaded.deployments:
-            try:
-                plans.append(DeploymentPlan.from_record(rec))
-            except Exception:  # an unreadable plan must not keep marathon from starting
-                log.exception("skipping unreadable stored deployment", extra=kv(id=rec.get("id")))
-        for plan in sorted(plans, key=lambda p: p.version):
-            # a crash while forcing left the replaced plan behind: the newer one wins
-            for older in {self.locks[a] for a in plan.affected_apps if a in self.locks}:
-                self.deployments.pop(older, None)
-                self.locks = {a: d for a, d in self.locks.items() if d != older}
-                await self.repo.delete_deployment(older)
-            self.deployments[plan.id] = plan
-            for app_id in plan.affected_apps:
-                self.locks[app_id] = plan.id
-            await self._apply_intent(plan)
-        for inst in self.state.all_instances():
-            owner = self.state.apps.get(inst.app_id)
-            if owner is not None and inst.running:
-                self.health.track(inst.task_id, inst.task_id, owner, inst.host, inst.host_ports)
-                if owner.readiness_checks and not owner.health_checks:
-                    self.readiness.track(inst, owner)
-        self.state.groups = set(loaded.groups)
+        """Rebuild from the store after a restart (see :mod:`roost.marathon.persistence`)."""
+        await load_state(self)
 
-    async def _apply_intent(self, plan: DeploymentPlan) -> None:
-        """A stored plan is the intent: its target definitions are the apps, even if the
-        process died between writing the plan and writing the apps."""
-        for app_id, target in plan.target.items():
-            current = self.state.apps.get(app_id)
-            if target is None and current is not None:
-                del self.state.apps[app_id]
-                await self.repo.delete_app(app_id)
-            elif target is not None and (current is None or current.version != target.version):
-                self.state.apps[app_id] = target
-                await self.repo.put_app(app_json(target))
+    async def track_checks(self, inst: Instance) -> None:
+        """Health (or, without health checks, readiness) checks of a running instance, as
+        defined by the version it was launched with."""
+        app = await self.definitions.of(inst, self.state.apps.get(inst.app_id))
+        if app is None:
+            return
+        self.health.track(inst.task_id, inst.task_id, app, inst.host, inst.host_ports)
+        if app.readiness_checks and not app.health_checks:
+            self.readiness.track(inst, app)
 
     def start(self) -> None:
         self.kills.start()
@@ -171,8 +141,12 @@ class Orchestrator:
 
     async def tick(self) -> None:
         """One round: advance deployments, supervise free apps, manage offer interest."""
+        await save_unsaved(self)
         for plan in list(self.deployments.values()):
-            await self._advance(plan)
+            try:
+                await self._advance(plan)
+            except Exception:  # one failing deployment (store away) must not stall the rest
+                log.exception("deployment round failed", extra=kv(deployment=plan.id))
         for app_id, app in list(self.state.apps.items()):
             if app_id not in self.locks:
                 await self._apply(app, scale_decision(app, self._insts(app_id), self._q(app_id)))
@@ -188,7 +162,8 @@ class Orchestrator:
             if inst.killing or not inst.active:
                 continue
             orphan = inst.app_id not in self.state.apps and inst.app_id not in self.locks
-            stuck = inst.state == "TASK_STAGING" and wall - inst.staged_at > TASK_LAUNCH_TIMEOUT
+            starting = inst.state in ("TASK_STAGING", "TASK_STARTING")
+            stuck = starting and wall - inst.staged_at > TASK_LAUNCH_TIMEOUT
             if orphan or stuck:
                 log.warning(
                     "killing instance", extra=kv(task_id=inst.task_id, orphan=orphan, stuck=stuck)
@@ -320,19 +295,21 @@ class Orchestrator:
         await self.repo.put_instance(inst)
         self.emit.instance_changed(inst)
 
-    async def launch_failed(self, task_id: str, message: str) -> None:
-        """The master refused an ACCEPT: the instance is dropped and its app waits out a
-        launch delay, so a launch that keeps failing cannot loop once a second."""
-        inst = self.state.instances.get(task_id)
-        app = self.state.apps.get(inst.app_id) if inst is not None else None
-        if app is not None:
-            delay = self.queue.delay_for(
-                app.id, app.backoff_seconds, app.backoff_factor, app.max_launch_delay_seconds
+    async def launch_failed(self, task_ids: list[str], message: str) -> None:
+        """The master refused an ACCEPT: its instances are dropped and each of their apps
+        waits out one more launch delay, so a launch that keeps failing cannot loop."""
+        apps = {i.app_id for t in task_ids if (i := self.state.instances.get(t)) is not None}
+        for app_id in sorted(apps):
+            app = self.state.apps.get(app_id)
+            if app is not None:
+                delay = self.queue.delay_for(
+                    app.id, app.backoff_seconds, app.backoff_factor, app.max_launch_delay_seconds
+                )
+                self.schedule_delay_wakeup(delay.on_failure(self.now()))
+        for task_id in task_ids:
+            await self.on_status(
+                {"task_id": {"value": task_id}, "state": "TASK_DROPPED", "message": message}
             )
-            self.schedule_delay_wakeup(delay.on_failure(self.now()))
-        await self.on_status(
-            {"task_id": {"value": task_id}, "state": "TASK_DROPPED", "message": message}
-        )
 
     async def on_status(self, status: dict[str, object]) -> None:
         from roost.marathon.status import apply_status
@@ -340,13 +317,17 @@ class Orchestrator:
         await apply_status(self, status)
 
     # -- health and readiness ---------------------------------------------------------------
-    async def _health_changed(self, task_id: str, alive: bool) -> None:
+    async def health_changed(self, task_id: str, alive: bool) -> None:
+        """A running instance's health changed (``tasksHealthy``/``tasksUnhealthy``). As
+        upstream, the event fires when ``alive`` flips: a task failing from its start is
+        unhealthy without a ``health_status_changed_event`` (its health was never alive)."""
         inst = self.state.instances.get(task_id)
         if inst is None or inst.healthy == alive:
             return
-        inst.healthy = alive
-        self.emit.health_changed(inst, alive)
-        app = self.state.apps.get(inst.app_id)
+        was, inst.healthy = inst.healthy, alive
+        if alive or was is not None:
+            self.emit.health_changed(inst, alive)
+        app = await self.definitions.of(inst, self.state.apps.get(inst.app_id))
         if alive and app is not None and app.readiness_checks and inst.ready_at_mono is None:
             self.readiness.track(inst, app)
         self.poke()

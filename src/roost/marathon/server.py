@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ class MarathonServer:
         self._framework_info: dict[str, Any] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._fatal = asyncio.Event()
+        self.fatal_error: str | None = None
+        """Why this server cannot go on (the master refused it); see :meth:`wait_fatal`."""
 
     @property
     def port(self) -> int:
@@ -125,19 +129,41 @@ class MarathonServer:
     async def _watch_driver(self) -> None:
         """The master removed the framework (away longer than its failover timeout): its
         tasks are gone. Subscribe again as a new framework; reconciliation then reports the
-        old instances lost and they are replaced, instead of Marathon silently idling."""
+        old instances lost and they are replaced, instead of Marathon silently idling.
+
+        Any other end of the driver (the master refused SUBSCRIBE) is fatal: the process
+        exits with the reason rather than serving an API that can launch nothing."""
+        removals = 0
         while True:
             assert self.driver is not None and self.scheduler is not None
             await self.driver.join()
-            if self._stopping or not self.scheduler.removed:
-                log.error("the scheduler driver stopped", extra=kv(error=self.driver.last_error))
+            if self._stopping:
                 return
+            if not self.scheduler.removed:
+                self._fail(f"the master ended this framework: {self.driver.last_error}")
+                return
+            removals += 1
             log.warning("the master removed this framework; subscribing as a new one")
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** min(removals - 1, 6)))
             self.scheduler.removed = False
             self.scheduler.registered.clear()
             assert self.orc is not None
             self.orc.framework_id = None
-            await self._start_driver(None)
+            try:
+                await self._start_driver(None)
+            except Exception as e:
+                self._fail(f"could not subscribe again: {e}")
+                return
+
+    def _fail(self, error: str) -> None:
+        log.error("marathon cannot go on", extra=kv(error=error))
+        self.fatal_error = error
+        self._fatal.set()
+
+    async def wait_fatal(self) -> str:
+        """Wait until this server cannot go on; returns why."""
+        await self._fatal.wait()
+        return self.fatal_error or "unknown error"
 
     async def wait_registered(self, timeout: float = 30.0) -> None:
         assert self.scheduler is not None
@@ -148,7 +174,7 @@ class MarathonServer:
         self._stopping = True
         if self._watcher is not None:
             self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
         if self.scheduler is not None:
             await self.scheduler.aclose()
@@ -164,10 +190,20 @@ class MarathonServer:
             await self.store.close()
 
 
-async def run_marathon(config: MarathonConfig) -> None:
+class MarathonFailed(RuntimeError):
+    """The server cannot go on (see :attr:`MarathonServer.fatal_error`)."""
+
+
+async def run_marathon(
+    config: MarathonConfig, announce: Callable[[str], None] | None = None
+) -> None:
+    """Serve until cancelled; raises :class:`MarathonFailed` when the master ends the
+    framework for good."""
     server = MarathonServer(config)
     await server.start()
     try:
-        await asyncio.Event().wait()
+        if announce is not None:
+            announce(f"roost marathon serving http://{server.address} (master {config.master})")
+        raise MarathonFailed(await server.wait_fatal())
     finally:
         await server.stop()

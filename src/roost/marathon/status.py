@@ -43,12 +43,10 @@ async def apply_status(orc: Orchestrator, status: dict[str, Any]) -> None:
         app = orc.state.apps.get(inst.app_id)
         if state == "TASK_RUNNING" and inst.started_at is None:
             inst.started_at = orc.clock.time()
-            if app is not None:
-                orc.health.track(inst.task_id, inst.task_id, app, inst.host, inst.host_ports)
-                if app.readiness_checks and not app.health_checks:
-                    orc.readiness.track(inst, app)
+            await orc.track_checks(inst)
         if "healthy" in status and app is not None:
-            orc.health.mesos_update(task_id, app, bool(status["healthy"]))
+            own = await orc.definitions.of(inst, app) or app
+            orc.health.mesos_update(task_id, own, bool(status["healthy"]))
             await _refresh_health(orc, inst)
         if changed or inst.terminal:
             orc.emit.status_update(inst, status)
@@ -62,12 +60,8 @@ async def apply_status(orc: Orchestrator, status: dict[str, Any]) -> None:
 
 async def _refresh_health(orc: Orchestrator, inst: Instance) -> None:
     healthy = orc.health.healthy(inst.task_id)
-    if healthy is not None and healthy != inst.healthy:
-        inst.healthy = healthy
-        orc.emit.health_changed(inst, healthy)
-        app = orc.state.apps.get(inst.app_id)
-        if healthy and app is not None and app.readiness_checks and inst.ready_at_mono is None:
-            orc.readiness.track(inst, app)
+    if healthy is not None:
+        await orc.health_changed(inst.task_id, healthy)
 
 
 async def _expunge(
@@ -115,7 +109,4 @@ async def _unknown_task(
     if agent_id is None:
         return
     log.warning("killing a task marathon does not know", extra=kv(task_id=task_id))
-    try:
-        await orc.cluster.kill(task_id, agent_id)
-    except Exception as e:
-        log.warning("kill of unknown task failed", extra=kv(task_id=task_id, error=str(e)))
+    orc.kills.request(task_id, agent_id)  # in the background: never a master call under the lock

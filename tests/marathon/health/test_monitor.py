@@ -187,7 +187,7 @@ async def test_failures_inside_the_grace_period_change_nothing(h: Harness) -> No
     await h.sleep.tick(100)  # t=300: counted
     await h.sleep.tick(100)  # t=400: counted, more than one → kill
     await until(lambda: h.kills == [(TASK, "ConnectionRefused")], "on_kill after grace")
-    assert h.changes == []  # never healthy, so never flipped
+    assert h.changes == [(TASK, False)]  # unhealthy from the first counted failure
 
 
 async def test_max_consecutive_failures_zero_never_kills(h: Harness) -> None:
@@ -212,9 +212,9 @@ async def test_task_is_healthy_only_when_every_check_is_alive(h: Harness) -> Non
     h.monitor.track(TASK, "i", app, "h", [31000, 31001])
     await h.sleep.sleeping(2)
     assert h.monitor.healthy(TASK) is False
-    assert h.changes == []
+    await until(lambda: h.changes == [(TASK, False)], "unhealthy: the TCP check failed")
     await h.sleep.tick(5, loops=2)
-    await until(lambda: h.changes == [(TASK, True)], "both alive")
+    await until(lambda: h.changes == [(TASK, False), (TASK, True)], "both alive")
     assert [r["alive"] for r in h.monitor.results(TASK)] == [True, True]
 
 

@@ -156,58 +156,60 @@ def _collect(
         _collect(sub, gid, f"{path}/groups({i})", out, groups, replaced)
 
 
-async def _apply_group(request: Request, gid: str, raw: Any, *, creating: bool) -> Response:
+async def _apply_group(
+    request: Request, gid: str, raw: Any, *, creating: bool, must_be_new: bool = False
+) -> Response:
+    """Apply a group body (apps and subgroups, a ``scaleBy`` or a rollback ``version``);
+    ``must_be_new`` (POST) re-checks under the lock that the id is still free."""
     c = ctx(request)
     force = flag(request, "force", False)
     dry_run = flag(request, "dryRun", False)
     orc = c.orc
     new_groups: set[str] = set()
+    bodies: dict[str, Any] = {}
+    groups: list[str] = []
+    replaced: set[str] = set()
+    rollback_to: str | None = None
     if isinstance(raw, dict) and "version" in raw and set(raw) <= {"id", "version"}:
-        rollback = await _rollback_targets(orc, gid, _timestamp(raw["version"]))
-
-        def targets() -> dict[str, AppDefinition | None]:
-            return rollback
-
-    elif isinstance(raw, dict) and "scaleBy" in raw:
-
-        def targets() -> dict[str, AppDefinition | None]:
-            return _scaled(orc, gid, raw["scaleBy"])
-
-    else:
-        bodies: dict[str, Any] = {}
-        groups: list[str] = []
-        replaced: set[str] = set()
+        rollback_to = _timestamp(raw["version"])
+    elif not (isinstance(raw, dict) and "scaleBy" in raw):
         _collect(raw, gid, "", bodies, groups, replaced)
         new_groups = {g for g in groups if g != "/"}
 
-        def targets() -> dict[str, AppDefinition | None]:  # read and changed under the lock
-            out: dict[str, AppDefinition | None] = {}
-            for app_id, (body, where) in bodies.items():
-                current = orc.state.apps.get(app_id)
-                out[app_id] = (
-                    parse_app(body, path=where)
-                    if current is None
-                    else apply_update(current, body, partial=True, path=where)
-                )
-            if not creating:
-                # PUT replaces the apps of each group whose body lists "apps"; subgroups the
-                # body does not mention, and other groups, keep theirs (upstream GroupUpdate)
-                for app_id in orc.state.apps:
-                    if app_id not in out and pathid.parent(app_id) in replaced:
-                        out[app_id] = None
-            check_identifiers(orc, out, groups)
-            return out
+    async def targets() -> dict[str, AppDefinition | None]:  # read and changed under the lock
+        if must_be_new and (gid in orc.state.group_ids() or gid in orc.state.apps):
+            raise Conflict(f"Group {gid} is already created. Use PUT to change this group.")
+        if rollback_to is not None:
+            return await _rollback_targets(orc, gid, rollback_to)
+        if isinstance(raw, dict) and "scaleBy" in raw:
+            return _scaled(orc, gid, raw["scaleBy"])
+        out: dict[str, AppDefinition | None] = {}
+        for app_id, (body, where) in bodies.items():
+            current = orc.state.apps.get(app_id)
+            out[app_id] = (
+                parse_app(body, path=where)
+                if current is None
+                else apply_update(current, body, partial=True, path=where)
+            )
+        if not creating:
+            # PUT replaces the apps of each group whose body lists "apps"; subgroups the
+            # body does not mention, and other groups, keep theirs (upstream GroupUpdate)
+            for app_id in orc.state.apps:
+                if app_id not in out and pathid.parent(app_id) in replaced:
+                    out[app_id] = None
+        check_identifiers(orc, out, groups)
+        return out
 
-    if dry_run:
-        async with orc.lock:
-            wanted = targets()
+    async with orc.lock:
+        wanted = await targets()
+        if dry_run:
             original = {a: orc.state.apps.get(a) for a in wanted}
-        plan = build_plan("dry-run", orc.ts(), original, wanted)
-        return ok({"steps": plan.api_json()["steps"]})
-    plan = await c.ops.change_apps(targets, force=force)
-    if new_groups - orc.state.groups:  # stored only once the change was accepted
-        orc.state.groups |= new_groups
-        await orc.repo.put_groups(sorted(orc.state.groups))
+            plan = build_plan("dry-run", orc.ts(), original, wanted)
+            return ok({"steps": plan.api_json()["steps"]})
+        plan = await c.ops.change_apps_locked(wanted, force=force)
+        if new_groups - orc.state.groups:  # stored only once the change was accepted
+            orc.state.groups |= new_groups
+            await orc.repo.put_groups(sorted(orc.state.groups))
     c.orc.emit.group_change_success(gid, plan.version)
     return deployment_result(plan.id, plan.version, 201 if creating else 200)
 
@@ -299,7 +301,7 @@ async def create_group(request: Request) -> Response:
         raise AppValidationError(422, "Object is not valid", [{"path": "/id", "errors": errors}])
     if gid in c.orc.state.group_ids() or gid in c.orc.state.apps:
         raise Conflict(f"Group {gid} is already created. Use PUT to change this group.")
-    return await _apply_group(request, gid, {**raw, "id": gid}, creating=True)
+    return await _apply_group(request, gid, {**raw, "id": gid}, creating=True, must_be_new=True)
 
 
 async def update_group(request: Request) -> Response:
@@ -323,17 +325,15 @@ async def update_group(request: Request) -> Response:
 async def delete_group(request: Request) -> Response:
     c = ctx(request)
     gid = _group_id(request)
-    if gid not in c.orc.state.group_ids():
-        raise group_not_found(gid)
     force = flag(request, "force", False)
-
-    def targets() -> dict[str, AppDefinition | None]:
-        return dict.fromkeys(c.orc.state.apps_under(gid))
-
-    plan = await c.ops.change_apps(targets, force=force)
-    # forgotten only once the change was accepted (a 409 keeps the group)
-    c.orc.state.groups = {
-        g for g in c.orc.state.groups if not (g == gid or g.startswith(gid + "/"))
-    }
-    await c.orc.repo.put_groups(sorted(c.orc.state.groups))
+    orc = c.orc
+    async with orc.lock:
+        if gid not in orc.state.group_ids():
+            raise group_not_found(gid)
+        plan = await c.ops.change_apps_locked(dict.fromkeys(orc.state.apps_under(gid)), force=force)
+        # forgotten only once the change was accepted (a 409 keeps the group)
+        orc.state.groups = {
+            g for g in orc.state.groups if not (g == gid or g.startswith(gid + "/"))
+        }
+        await orc.repo.put_groups(sorted(orc.state.groups))
     return deployment_result(plan.id, plan.version)

@@ -39,16 +39,17 @@ class _TrackedTask:
     instance_id: str
     results: list[HealthResult]
     loops: list[asyncio.Task[None]] = field(default_factory=list)
-    healthy: bool = False
+    healthy: bool | None = None
+    """``None`` until the first success or the first failure counted after the grace period."""
     kill_requested: bool = False
 
 
 class HealthMonitor:
     """Tracks the health of running tasks and tells the orchestrator when it changes.
 
-    * ``on_change(task_id, alive)`` fires when a task's overall health flips: all its
-      checks alive (the first success) → ``True``; a counted failure of a healthy task →
-      ``False``.
+    * ``on_change(task_id, alive)`` fires when a task's overall health changes: all its
+      checks alive (the first success) → ``True``; the first failure counted after the grace
+      period (of a task never healthy) or a failure of a healthy task → ``False``.
     * ``on_kill(task_id, reason)`` fires once per task when a check's consecutive failures
       say kill; the orchestrator kills the task, publishes ``unhealthy_task_kill_event`` and
       replaces it.
@@ -211,10 +212,12 @@ class HealthMonitor:
         kill = False
         if cause is None:
             result.record_success(now=now, wall=wall)
+        elif result.in_grace_period(now):
+            return  # not counted: the task stays of unknown health
         else:
             kill = result.record_failure(now=now, wall=wall, cause=cause)
-        healthy = all(r.alive for r in tracked.results)
-        if healthy != tracked.healthy:
+        healthy = _overall(tracked.results)
+        if healthy is not None and healthy != tracked.healthy:
             tracked.healthy = healthy
             self._emit(functools.partial(self._on_change, task_id, healthy))
         if kill and not tracked.kill_requested and cause is not None:
@@ -237,6 +240,16 @@ class HealthMonitor:
                 log.exception("health monitor callback failed")
             finally:
                 self._events.task_done()
+
+
+def _overall(results: list[HealthResult]) -> bool | None:
+    """Every check alive → ``True``; one with a counted failure → ``False``; else unknown (a
+    check has not answered yet, or only failed inside its grace period)."""
+    if all(r.alive for r in results):
+        return True
+    if any(not r.alive and r.last_failure is not None for r in results):
+        return False
+    return None
 
 
 def _instance_id(task_id: str) -> str:
