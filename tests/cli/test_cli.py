@@ -3,9 +3,11 @@ cluster and SIGTERM leaves no process behind."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -129,3 +131,49 @@ def test_roost_up_runs_a_task_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         client.kill()
         client.wait()
         up.terminate()
+
+
+class RefusingMaster(http.server.BaseHTTPRequestHandler):
+    """A "master" that refuses every SUBSCRIBE, as Mesos does a framework it will not take."""
+
+    def do_POST(self) -> None:
+        body = b"Framework role '*' is not allowed"
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_marathon_refused_by_the_master_exits_with_the_masters_reason(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusingMaster)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        master = f"127.0.0.1:{server.server_address[1]}"
+        store = f"sqlite:///{tmp_path / 'marathon.db'}"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "roost",
+                "marathon",
+                "--master",
+                master,
+                "--store",
+                store,
+                "--port",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode != 0
+    assert "roost marathon serving http://" in done.stderr
+    assert "Framework role '*' is not allowed" in done.stderr
