@@ -1,0 +1,81 @@
+"""Timeouts and deadlines (Finagle ``TimeoutFilter.scala``, ``Deadline.scala``).
+
+:class:`TimeoutFilter` bounds one attempt (Linkerd ``requestAttemptTimeoutMs``, under the
+retry filters); :class:`TotalTimeoutFilter` bounds a whole call, retries included (Linkerd
+``totalTimeoutMs``, above the retry filter). Both:
+
+* propagate the deadline: what runs below sees the strictest of ``now + timeout`` and the
+  inherited :class:`~roost.rpc.context.Deadline` (the HTTP transport writes it as
+  ``l5d-ctx-deadline``);
+* honour an inherited deadline: when it is stricter than the timeout, the call gets only the
+  time the deadline has left, and a deadline already past fails at once with
+  :class:`~roost.rpc.errors.DeadlineExceeded` without calling the service;
+* on expiry cancel the call in flight (the inner coroutine sees ``CancelledError``) and raise
+  :class:`~roost.rpc.errors.RequestTimeout` (:class:`~roost.rpc.errors.TotalTimeout`), which
+  carries no flags: it is not retried unless a classifier says so.
+
+Deadlines are computed on the injected clock (wall time, nanoseconds); the timeout itself is
+enforced by the event loop's timer (``asyncio.timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import ClassVar
+
+from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.context import NS, Deadline, current_deadline, deadline_scope
+from roost.rpc.errors import DeadlineExceeded, RequestTimeout, TotalTimeout
+from roost.rpc.service import Filter, Rep, Req, Service
+
+
+class TimeoutFilter(Filter[Req, Rep, Req, Rep]):
+    """Fail one attempt with :class:`RequestTimeout` after ``seconds`` (or at the inherited
+    deadline if that comes first); ``propagate`` sets the deadline for what runs below."""
+
+    error: ClassVar[type[RequestTimeout]] = RequestTimeout
+    what: ClassVar[str] = "request"
+
+    def __init__(self, seconds: float, clock: Clock = SYSTEM_CLOCK, propagate: bool = True) -> None:
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(
+                f"{type(self).__name__}: seconds must be a finite number greater than 0, "
+                f"got {seconds!r}"
+            )
+        self.seconds = seconds
+        self.clock = clock
+        self.propagate = propagate
+
+    async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
+        now_ns = int(self.clock.time() * NS)
+        mine = Deadline(now_ns, now_ns + int(self.seconds * NS))
+        inherited = current_deadline()
+        timeout = self.seconds
+        from_deadline = False
+        if inherited is not None and inherited.deadline_ns < mine.deadline_ns:
+            from_deadline = True
+            timeout = (inherited.deadline_ns - now_ns) / NS
+            if timeout <= 0:
+                raise DeadlineExceeded(f"deadline passed {-timeout:.3f} s before the {self.what}")
+        with deadline_scope(mine if self.propagate else None):
+            scope = asyncio.timeout(timeout)
+            try:
+                async with scope:
+                    return await service(req)
+            except TimeoutError:
+                if not scope.expired():
+                    raise
+                if from_deadline:
+                    message = f"{self.what} reached its deadline after {timeout:.3f} s"
+                else:
+                    message = f"{self.what} timed out after {self.seconds:g} s"
+                raise self.error(message) from None
+
+
+class TotalTimeoutFilter(TimeoutFilter[Req, Rep]):
+    """Fail a whole call, retries included, with :class:`TotalTimeout` after ``seconds``;
+    place it above the retry filter."""
+
+    error = TotalTimeout
+    what = "call"
