@@ -103,3 +103,12 @@ async def test_a_const_factory_lends_without_closing() -> None:
     assert await session("q") == "[q]"
     await session.close()
     assert inner.status is Status.OPEN
+
+
+async def test_a_filtered_factory_filters_every_session() -> None:
+    from roost.rpc.service import FilteredFactory
+
+    factory = FilteredFactory(Tag("t"), ConstFactory(FnService(echo)))
+    session = await factory.acquire()
+    assert await session("r") == "[r>t]<t"
+    assert factory.status is Status.OPEN

@@ -196,3 +196,23 @@ class FactoryToService(Generic[Req, Rep]):
 
     async def close(self) -> None:
         await self.factory.close()
+
+
+class FilteredFactory(Generic[ReqIn, RepOut, ReqOut, RepIn]):
+    """A factory whose sessions all pass through ``filter`` (a per-endpoint timeout, stats)."""
+
+    def __init__(
+        self, filter: Filter[ReqIn, RepOut, ReqOut, RepIn], inner: ServiceFactory[ReqOut, RepIn]
+    ) -> None:
+        self.filter = filter
+        self.inner = inner
+
+    async def acquire(self) -> Service[ReqIn, RepOut]:
+        return FilteredService(self.filter, await self.inner.acquire())
+
+    @property
+    def status(self) -> Status:
+        return self.inner.status
+
+    async def close(self) -> None:
+        await self.inner.close()
