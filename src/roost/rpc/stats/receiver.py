@@ -1,0 +1,150 @@
+"""Where metrics are created and kept (Finagle ``StatsReceiver``, ``MetricsRegistry``).
+
+A :class:`MetricsRegistry` maps names (``clnt/web/requests``) to counters, gauges and
+histograms; one process usually shares :data:`DEFAULT_REGISTRY`. A :class:`StatsReceiver`
+is a view of a registry under a prefix: ``stats.scope("clnt", "web").counter("requests")``
+is the counter named ``clnt/web/requests``. Asking again for the same name returns the same
+object, so a filter can be built many times over one scope. Name segments are joined with
+``/``; empty segments are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from roost.rpc.stats.histogram import Histogram
+from roost.rpc.stats.metrics import Counter, Gauge, NullCounter
+
+Metric = Counter | Gauge | Histogram
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+
+class MetricsRegistry:
+    """Every metric of a process by name; exported by :mod:`roost.rpc.stats.export`."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, Metric] = {}
+
+    def _get_or_create(self, name: str, kind: type[M], make: Callable[[], M]) -> M:
+        existing = self._metrics.get(name)
+        if existing is None:
+            created = make()
+            self._metrics[name] = created
+            return created
+        if not isinstance(existing, kind):
+            raise ValueError(
+                f"metric {name!r} is already a {type(existing).__name__.lower()}, "
+                f"not a {kind.__name__.lower()}"
+            )
+        return existing
+
+    def counter(self, name: str) -> Counter:
+        return self._get_or_create(name, Counter, lambda: Counter(name))
+
+    def stat(self, name: str) -> Histogram:
+        return self._get_or_create(name, Histogram, lambda: Histogram(name))
+
+    def gauge(self, name: str, fn: Callable[[], float]) -> Gauge:
+        gauge = self._get_or_create(name, Gauge, lambda: Gauge(name, fn, self._remove_gauge))
+        gauge.fn = fn
+        return gauge
+
+    def _remove_gauge(self, gauge: Gauge) -> None:
+        if self._metrics.get(gauge.name) is gauge:
+            del self._metrics[gauge.name]
+
+    def get(self, name: str) -> Metric | None:
+        return self._metrics.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._metrics
+
+    def __iter__(self) -> Iterator[tuple[str, Metric]]:
+        """``(name, metric)`` sorted by name."""
+        return iter(sorted(self._metrics.items()))
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+
+DEFAULT_REGISTRY = MetricsRegistry()
+"""The process-wide registry that ``StatsReceiver()`` records into."""
+
+
+class StatsReceiver:
+    """Creates metrics named ``<prefix>/<name>`` in a registry."""
+
+    __slots__ = ("prefix", "registry")
+
+    def __init__(self, registry: MetricsRegistry | None = None, prefix: str = "") -> None:
+        self.registry = DEFAULT_REGISTRY if registry is None else registry
+        self.prefix = prefix.strip("/")
+
+    def _name(self, parts: tuple[str, ...]) -> str:
+        name = "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+        if not name or len(name) == len(self.prefix):
+            raise ValueError(f"a metric needs a name (under {self.prefix!r})")
+        return name
+
+    def scope(self, *names: str) -> StatsReceiver:
+        """``scope("clnt", "web")``: everything created from the result is under ``clnt/web/``."""
+        prefix = "/".join(p.strip("/") for p in (self.prefix, *names) if p.strip("/"))
+        return type(self)(self.registry, prefix)
+
+    def counter(self, *name: str) -> Counter:
+        return self.registry.counter(self._name(name))
+
+    def stat(self, *name: str) -> Histogram:
+        """A histogram (Finagle calls them stats)."""
+        return self.registry.stat(self._name(name))
+
+    def gauge(
+        self, *name: str | Callable[[], float], fn: Callable[[], float] | None = None
+    ) -> Gauge:
+        """``gauge("pending", fn=lambda: n)`` or Finagle-like ``gauge("pending", lambda: n)``:
+        the function may be the last positional argument or ``fn=``."""
+        if fn is None and name and callable(name[-1]):
+            fn, name = name[-1], name[:-1]
+        if fn is None:
+            raise TypeError("gauge() needs a function: gauge(*name, fn)")
+        parts = tuple(p for p in name if isinstance(p, str))
+        if len(parts) != len(name):
+            raise TypeError("gauge() name segments must be strings")
+        return self.registry.gauge(self._name(parts), fn)
+
+    def __repr__(self) -> str:
+        return f"StatsReceiver({self.prefix!r})"
+
+
+class NullStatsReceiver(StatsReceiver):
+    """Records nothing and registers nothing (the default of filters given no stats)."""
+
+    __slots__ = ()
+
+    def __init__(self, registry: MetricsRegistry | None = None, prefix: str = "") -> None:
+        super().__init__(MetricsRegistry(), prefix)
+
+    def counter(self, *name: str) -> Counter:
+        return NullCounter("/".join(name))
+
+    def stat(self, *name: str) -> Histogram:
+        return _NullHistogram("/".join(name))
+
+    def gauge(
+        self, *name: str | Callable[[], float], fn: Callable[[], float] | None = None
+    ) -> Gauge:
+        if fn is None and name and callable(name[-1]):
+            fn = name[-1]
+        return Gauge("", fn if fn is not None else float)
+
+
+class _NullHistogram(Histogram):
+    __slots__ = ()
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._counts = []
+
+    def add(self, value: float) -> None:
+        pass
