@@ -1,0 +1,353 @@
+"""The client stack (Finagle ``StackClient``, reference §3.9), as data.
+
+A request flows top to bottom::
+
+    Tracing        a span per call, trace headers written below
+    Stats          clnt/<label>/requests, success, failures/<E>, request_latency_ms, pending
+    TotalTimeout   the whole call, retries included (Linkerd totalTimeoutMs)
+    Retries        application retries by the classifier, within the budget (off by default)
+    Requeues       automatic resends of what never reached a server, within the same budget
+    NackAdmission  stop sending when most answers are NACKs
+    LoadBalancer   pick an endpoint (P2C Peak-EWMA by default) and acquire a session
+
+and on each endpoint (built once per endpoint the balancer learns of)::
+
+    FailureAccrual mark the endpoint dead after 5 consecutive failures, probe it back
+    RequestTimeout one attempt (Linkerd requestAttemptTimeoutMs)
+    <transport>    a connection pool
+
+Stats sit above the timeouts and retries so that timeouts are counted and a logical request
+is counted once; failure accrual sits above the attempt timeout so that a timed-out attempt
+counts against its endpoint; requeues sit under retries so they share one budget (the
+requeue filter withdraws only) — each placement below carries its reason.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.accrual import FailureAccrualFactory, Outcome
+from roost.rpc.accrual_policy import FailureAccrualPolicy, consecutive_failures
+from roost.rpc.admission import NackAdmissionFilter
+from roost.rpc.backoff import Backoff, decorrelated_jittered
+from roost.rpc.budget import Budget, RetryBudget
+from roost.rpc.classifier import ResponseClass, ResponseClassifier, default_classifier
+from roost.rpc.endpoints import Endpoint, EndpointSet
+from roost.rpc.loadbalancer import (
+    Aperture,
+    Balancer,
+    BalancerFactory,
+    P2CLeastLoaded,
+    P2CPeakEwma,
+    RoundRobin,
+)
+from roost.rpc.retries import RequeueFilter, RetryFilter, RetryStats
+from roost.rpc.service import FactoryToService, Filter, FilteredFactory, FilteredService
+from roost.rpc.stack import Module, Params, Stack
+from roost.rpc.stats import NullStatsReceiver, StatsReceiver
+from roost.rpc.stats_filter import StatsFilter
+from roost.rpc.timeouts import TimeoutFilter, TotalTimeoutFilter
+
+# -- params ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str = "client"
+
+
+@dataclass(frozen=True)
+class Stats:
+    receiver: StatsReceiver = field(default_factory=NullStatsReceiver)
+    """Scoped to ``clnt/<label>`` by :func:`build_client`."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    clock: Clock = SYSTEM_CLOCK
+    rng: random.Random | None = None
+
+
+@dataclass(frozen=True)
+class Classification:
+    classifier: ResponseClassifier[Any, Any] = default_classifier
+
+
+@dataclass(frozen=True)
+class TotalTimeout:
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class AttemptTimeout:
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Retries:
+    max_retries: int = 0
+    """Application retries of responses the classifier calls retryable failures (0 = off;
+    requeues of never-sent requests happen regardless, within the budget)."""
+    backoff: Backoff | None = None
+    """Between retries; default ``decorrelated_jittered(5 ms, 200 ms)`` (``RetryPolicy.tries``)."""
+
+
+@dataclass(frozen=True)
+class SharedBudget:
+    budget: Budget | None = None
+    """One budget per client, shared by retries and requeues (made by :func:`build_client`)."""
+
+
+BALANCERS = ("round_robin", "p2c", "ewma", "aperture")
+
+
+@dataclass(frozen=True)
+class LoadBalancing:
+    kind: str = "ewma"
+    """``round_robin``, ``p2c`` (least loaded), ``ewma`` (P2C Peak-EWMA) or ``aperture``."""
+    max_effort: int = 5
+    decay_time: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in BALANCERS:
+            raise ValueError(f"unknown load balancer {self.kind!r}; one of {', '.join(BALANCERS)}")
+
+
+@dataclass(frozen=True)
+class FailureAccrual:
+    policy: Callable[[], FailureAccrualPolicy] | None = lambda: consecutive_failures(5)
+    """A fresh policy per endpoint (``None`` = no failure accrual)."""
+
+
+@dataclass(frozen=True)
+class NackAdmission:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Tracing:
+    make: Callable[[], Filter[Any, Any, Any, Any]] | None = None
+    """A client tracing filter factory (protocol-specific; ``None`` = no tracing)."""
+
+
+# -- modules -----------------------------------------------------------------------------------
+
+
+def _maybe(filter: Filter[Any, Any, Any, Any] | None, below: Any) -> Any:
+    return below if filter is None else FilteredService(filter, below)
+
+
+def _tracing(p: Params, below: Any) -> Any:
+    make = p[Tracing].make
+    return _maybe(make() if make else None, below)
+
+
+def _stats(p: Params, below: Any) -> Any:
+    return FilteredService(StatsFilter(p[Stats].receiver, p[Classification].classifier), below)
+
+
+def _total(p: Params, below: Any) -> Any:
+    seconds = p[TotalTimeout].seconds
+    return _maybe(TotalTimeoutFilter(seconds, p[Timer].clock) if seconds else None, below)
+
+
+def _retries(p: Params, below: Any) -> Any:
+    r = p[Retries]
+    if r.max_retries <= 0:
+        return below
+    backoff = r.backoff or decorrelated_jittered(0.005, 0.2, rng=p[Timer].rng)
+    stats = p[RetryStatsParam].stats
+    return FilteredService(
+        RetryFilter(p[Classification].classifier, _budget(p), backoff, r.max_retries, stats=stats),
+        below,
+    )
+
+
+def _requeues(p: Params, below: Any) -> Any:
+    budget = _budget(p)
+    if p[Retries].max_retries > 0 and isinstance(budget, RetryBudget):
+        budget = budget.withdraw_only()  # the retry filter deposits once per request
+    stats = p[RetryStatsParam].stats
+    return FilteredService(
+        RequeueFilter(budget, classifier=p[Classification].classifier, stats=stats), below
+    )
+
+
+def _nack(p: Params, below: Any) -> Any:
+    if not p[NackAdmission].enabled:
+        return below
+    t = p[Timer]
+    return FilteredService(
+        NackAdmissionFilter(p[Stats].receiver, clock=t.clock, rng=t.rng or random.Random()),
+        below,
+    )
+
+
+def _balancer(p: Params, below: Any) -> Any:
+    return FactoryToService(below)
+
+
+@dataclass(frozen=True)
+class RetryStatsParam:
+    stats: RetryStats | None = None
+
+
+def _budget(p: Params) -> Budget:
+    budget = p[SharedBudget].budget
+    if budget is None:
+        raise ValueError("build_client makes the shared retry budget; pass SharedBudget")
+    return budget
+
+
+CLIENT_STACK = Stack(
+    [
+        Module("Tracing", "a span per call", _tracing, "first: the span covers everything"),
+        Module(
+            "Stats",
+            "requests, success, failures, latency, pending",
+            _stats,
+            "above timeouts and retries: one logical request counted once, timeouts counted",
+            (Label, Classification),
+        ),
+        Module("TotalTimeout", "bounds the whole call", _total, "above retries", (TotalTimeout,)),
+        Module(
+            "Retries",
+            "retries classified failures",
+            _retries,
+            "above requeues: they share the budget, this one deposits",
+            (Retries,),
+        ),
+        Module(
+            "Requeues",
+            "resends what never reached a server",
+            _requeues,
+            "above the balancer: a requeue may go to another endpoint",
+        ),
+        Module(
+            "NackAdmission",
+            "sheds load when most answers are NACKs",
+            _nack,
+            "just above the balancer: sees every attempt's NACK",
+            (NackAdmission,),
+        ),
+        Module(
+            "LoadBalancer",
+            "picks an endpoint per request",
+            _balancer,
+            "last: below it each endpoint has its own stack",
+            (LoadBalancing,),
+        ),
+    ]
+)
+
+
+def _accrual_outcome(classifier: ResponseClassifier[Any, Any]) -> Callable[[Any, object], Outcome]:
+    def outcome(req: Any, result: object) -> Outcome:
+        cls = classifier(req, result)
+        if cls is ResponseClass.SUCCESS:
+            return "success"
+        return "ignorable" if cls is ResponseClass.IGNORABLE else "failure"
+
+    return outcome
+
+
+def _failure_accrual(p: Params, below: Any) -> Any:
+    make = p[FailureAccrual].policy
+    if make is None:
+        return below
+    outcome = _accrual_outcome(p[Classification].classifier)
+    return FailureAccrualFactory(below, make(), p[Timer].clock, outcome)
+
+
+def _attempt_timeout(p: Params, below: Any) -> Any:
+    seconds = p[AttemptTimeout].seconds
+    if not seconds:
+        return below
+    return FilteredFactory(TimeoutFilter(seconds, p[Timer].clock), below)
+
+
+ENDPOINT_STACK = Stack(
+    [
+        Module(
+            "FailureAccrual",
+            "marks a failing endpoint dead, probes it back",
+            _failure_accrual,
+            "above the attempt timeout: a timed-out attempt counts against its endpoint",
+            (FailureAccrual,),
+        ),
+        Module(
+            "RequestTimeout",
+            "bounds one attempt",
+            _attempt_timeout,
+            "just above the transport: cancels the attempt in flight",
+            (AttemptTimeout,),
+        ),
+    ]
+)
+
+
+def make_balancer(p: Params) -> Balancer[Any]:
+    lb, t = p[LoadBalancing], p[Timer]
+    kw: dict[str, Any] = {"clock": t.clock, "rng": t.rng, "max_effort": lb.max_effort}
+    if lb.kind == "round_robin":
+        return RoundRobin(**kw)
+    if lb.kind == "p2c":
+        return P2CLeastLoaded(**kw)
+    if lb.kind == "aperture":
+        return Aperture(**kw)
+    return P2CPeakEwma(decay_time=lb.decay_time, **kw)
+
+
+@dataclass
+class BuiltClient:
+    service: Any
+    """The client: a ``Service`` (``await client(request)``)."""
+    balancer: Balancer[Any]
+    factory: BalancerFactory[Any, Any]
+    budget: Budget
+    retry_stats: RetryStats
+
+
+def build_client(
+    endpoints: EndpointSet,
+    transport: Callable[[Endpoint], Any],
+    params: Params,
+    *,
+    stack: Stack = CLIENT_STACK,
+    endpoint_stack: Stack = ENDPOINT_STACK,
+) -> BuiltClient:
+    """Assemble a client: ``transport(endpoint)`` makes an endpoint's connection factory."""
+    label = params[Label].name
+    receiver = params[Stats].receiver.scope("clnt", label)
+    budget = params[SharedBudget].budget or RetryBudget(clock=params[Timer].clock)
+    retry_stats = RetryStats()
+    params = params.with_(Stats(receiver), SharedBudget(budget), RetryStatsParam(retry_stats))
+    balancer = make_balancer(params)
+    factory: BalancerFactory[Any, Any] = BalancerFactory(
+        balancer, lambda ep: endpoint_stack.make(params, transport(ep)), endpoints
+    )
+    service = stack.make(params, factory)
+    _export(receiver, balancer, budget, retry_stats)
+    return BuiltClient(service, balancer, factory, budget, retry_stats)
+
+
+def _export(
+    receiver: StatsReceiver, balancer: Balancer[Any], budget: Budget, retries: RetryStats
+) -> None:
+    lb = receiver.scope("loadbalancer")
+    for name in ("size", "available", "busy", "closed", "adds", "removes", "rebuilds", "panicked"):
+        lb.gauge(name, fn=_attr(balancer, name))
+    lb.gauge("algorithm", balancer.algorithm, fn=lambda: 1.0)
+    r = receiver.scope("retries")
+    r.gauge("budget", fn=lambda: float(budget.balance))
+    for name in ("requeues", "budget_exhausted", "request_limit", "cannot_retry", "not_open"):
+        r.gauge(name, fn=_attr(retries, name))
+    r.gauge("retries", fn=lambda: float(retries.retries))
+
+
+def _attr(obj: object, name: str) -> Callable[[], float]:
+    return lambda: float(getattr(obj, name))

@@ -1,0 +1,125 @@
+"""The client stack assembled over in-memory endpoints (our own interfaces, no sockets)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from roost.core.clock import ManualClock
+from roost.rpc.client_stack import (
+    CLIENT_STACK,
+    ENDPOINT_STACK,
+    Label,
+    LoadBalancing,
+    NackAdmission,
+    Retries,
+    Stats,
+    Timer,
+    build_client,
+)
+from roost.rpc.endpoints import Endpoint, EndpointSet, parse_endpoints
+from roost.rpc.errors import ConnectionFailed, RpcError
+from roost.rpc.service import ConstFactory, FnService
+from roost.rpc.stack import Params
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
+
+
+class Backends:
+    """Endpoint ``address`` answers ``"<address>:<req>"``, or raises what ``broken`` says."""
+
+    def __init__(self) -> None:
+        self.broken: dict[str, Exception] = {}
+        self.calls: list[str] = []
+
+    def transport(self, endpoint: Endpoint) -> Any:
+        async def answer(req: str) -> str:
+            self.calls.append(endpoint.address)
+            if endpoint.address in self.broken:
+                raise self.broken[endpoint.address]
+            return f"{endpoint.address}:{req}"
+
+        return ConstFactory(FnService(answer))
+
+
+def params(registry: MetricsRegistry, **extra: Any) -> Params:
+    return Params(
+        [
+            Label("web"),
+            Stats(StatsReceiver(registry)),
+            Timer(ManualClock(), random.Random(7)),
+            NackAdmission(False),
+            *extra.values(),
+        ]
+    )
+
+
+async def test_requests_spread_over_the_endpoints_and_are_counted() -> None:
+    registry, backends = MetricsRegistry(), Backends()
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80,10.0.0.2:80"))
+    client = build_client(endpoints, backends.transport, params(registry)).service
+    answers = [await client(str(i)) for i in range(20)]
+    assert {a.split(":")[0] for a in answers} == {"10.0.0.1", "10.0.0.2"}
+    stats = flat_json(registry)
+    assert stats["clnt/web/requests"] == 20 and stats["clnt/web/success"] == 20
+    assert stats["clnt/web/loadbalancer/size"] == 2
+
+
+async def test_a_request_that_never_reached_a_server_is_requeued_elsewhere() -> None:
+    registry, backends = MetricsRegistry(), Backends()
+    backends.broken["10.0.0.1:80"] = ConnectionFailed("refused")
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80,10.0.0.2:80"))
+    built = build_client(
+        endpoints, backends.transport, params(registry, lb=LoadBalancing("round_robin"))
+    )
+    answers = [await built.service(str(i)) for i in range(10)]
+    assert all(a.startswith("10.0.0.2:80") for a in answers)
+    assert built.retry_stats.requeues >= 1
+    assert flat_json(registry)["clnt/web/failures"] == 0
+
+
+async def test_failure_accrual_takes_a_dead_endpoint_out_of_rotation() -> None:
+    registry, backends = MetricsRegistry(), Backends()
+    backends.broken["10.0.0.1:80"] = RpcError("boom")  # reached the server: not requeued
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80,10.0.0.2:80"))
+    built = build_client(
+        endpoints, backends.transport, params(registry, lb=LoadBalancing("round_robin"))
+    )
+    failures = 0
+    for i in range(40):
+        try:
+            await built.service(str(i))
+        except RpcError:
+            failures += 1
+    assert failures == 5  # five consecutive failures mark it dead; then no more traffic
+    assert backends.calls[-20:] == ["10.0.0.2:80"] * 20
+
+
+async def test_retries_resend_classified_failures_within_the_budget() -> None:
+    registry, backends = MetricsRegistry(), Backends()
+    backends.broken["10.0.0.1:80"] = ConnectionFailed("refused")
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80"))
+    built = build_client(endpoints, backends.transport, params(registry, r=Retries(2)))
+    with pytest.raises(ConnectionFailed):
+        await built.service("x")
+    assert built.retry_stats.retries == 2
+
+
+def test_the_stacks_list_their_roles_top_first() -> None:
+    assert CLIENT_STACK.roles == [
+        "Tracing",
+        "Stats",
+        "TotalTimeout",
+        "Retries",
+        "Requeues",
+        "NackAdmission",
+        "LoadBalancer",
+    ]
+    assert ENDPOINT_STACK.roles == ["FailureAccrual", "RequestTimeout"]
+    assert all(m["reason"] for m in CLIENT_STACK.describe())
+
+
+def test_an_unknown_balancer_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown load balancer 'fastest'"):
+        LoadBalancing("fastest")
