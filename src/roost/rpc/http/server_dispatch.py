@@ -1,0 +1,175 @@
+"""One exchange on the server: call the service in the request's context, write its answer.
+
+The response is framed from its body: ``bytes`` get a ``Content-Length``; a stream gets the
+``Content-Length`` its headers declare, else ``chunked`` (HTTP/1.1) or a close-delimited body
+(HTTP/1.0). ``HEAD``, 1xx, 204 and 304 responses carry no body; ``HEAD`` keeps the length
+the ``GET`` would have had. A service that raises gets a 500 — or a 503 NACK when it raised a
+rejection (:mod:`roost.rpc.http.nack`) — and the connection goes on serving.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from roost.rpc.errors import RequestTimeout, RpcError
+from roost.rpc.http.codec import (
+    FRAMING,
+    content_length,
+    has_token,
+    http_date,
+    plain_response,
+    response_head,
+)
+from roost.rpc.http.flow import write_stream
+from roost.rpc.http.message import Request, Response, read_body
+from roost.rpc.http.nack import error_response
+from roost.rpc.http.propagation import incoming_context
+from roost.rpc.service import Service
+
+if TYPE_CHECKING:
+    from roost.rpc.http.body import BodyStream
+    from roost.rpc.http.server_conn import ServerConnection
+
+log = logging.getLogger("roost.rpc.http.server")
+
+SMALL_WRITE = 16 * 1024
+"""Heads and bodies up to this size go out in one ``write``."""
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A parsed request waiting for (or getting) its response."""
+
+    request: Request
+    keep_alive: bool
+    expect: bool = False
+    """``Expect: 100-continue`` is still unanswered."""
+    stream: BodyStream | None = None
+    length: int | None = None
+
+
+class Refusal(Exception):
+    """A request refused before any service saw it: answered ``status`` and closed."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+async def call_service(service: Service[Request, Response], request: Request) -> Response:
+    """The service's response, or the error response for what it raised."""
+    with incoming_context(request.headers):
+        try:
+            rep: object = await service(request)
+        except Exception as exc:
+            if not isinstance(exc, RpcError):
+                log.exception("service failed on %s %s", request.method, request.target)
+            return error_response(exc)
+    if not isinstance(rep, Response):
+        log.error("service returned %r, not a Response", type(rep).__name__)
+        return error_response(TypeError("not a Response"))
+    return rep
+
+
+async def respond(conn: ServerConnection, exchange: Exchange) -> bool:
+    """Serve one exchange; ``True`` when the connection may carry another request."""
+    request = exchange.request
+    stream = exchange.stream
+    if stream is not None and exchange.length is not None:
+        if exchange.length <= conn.config.stream_threshold:
+            # Expect: 100-continue on a small body: reading it sends 100 Continue
+            try:
+                request.body = await read_body(stream)
+            except RpcError as exc:
+                if isinstance(exc, RequestTimeout):
+                    answer = plain_response(408, "Request Timeout")
+                else:
+                    answer = plain_response(400, f"Bad Request: {exc}")
+                conn.transport.write(answer)  # type: ignore[union-attr]
+                return False
+    conn.server.requests += 1
+    rep = await call_service(conn.server.service, request)
+    return await write_response(conn, exchange, rep)
+
+
+async def write_response(conn: ServerConnection, exchange: Exchange, rep: Response) -> bool:
+    request = exchange.request
+    transport = conn.transport
+    assert transport is not None
+    status = rep.status
+    continue_unsent = conn.expecting_done()  # the client still waits to send its body
+    keep = (
+        exchange.keep_alive
+        and conn.keep_alive_allowed()
+        and not continue_unsent
+        and not has_token(rep.headers.get("connection"), "close")
+    )
+    bodiless = request.method == "HEAD" or status < 200 or status in (204, 304)
+    body = rep.body
+    declared = content_length(rep.headers)
+    extra: list[tuple[str, str]] = []
+    chunked = False
+    if isinstance(body, bytes):
+        length = len(body) if body or not bodiless else declared
+        if status >= 200 and status != 204 and length is not None:
+            extra.append(("Content-Length", str(length)))
+    elif bodiless:
+        await _close_stream(body)
+        if declared is not None and status >= 200 and status != 204:
+            extra.append(("Content-Length", str(declared)))
+    elif declared is not None:
+        extra.append(("Content-Length", str(declared)))
+    elif request.version == "1.1":
+        chunked = True
+        extra.append(("Transfer-Encoding", "chunked"))
+    else:
+        keep = False  # an HTTP/1.0 client reads a body of unknown length until the close
+    if not keep:
+        extra.append(("Connection", "close"))
+    elif request.version == "1.0":
+        extra.append(("Connection", "keep-alive"))
+    if "date" not in rep.headers:
+        extra.append(("Date", http_date()))
+    headers = [(k, v) for k, v in rep.headers if k.lower() not in FRAMING]
+    try:
+        head = response_head(status, rep.reason, headers, extra)
+    except ValueError as exc:
+        log.error("service response cannot be written: %s", exc)
+        transport.write(plain_response(500, "Internal Server Error"))
+        return False
+    if isinstance(body, bytes):
+        if bodiless or not body:
+            transport.write(head)
+        elif len(body) <= SMALL_WRITE:
+            transport.write(head + body)
+        else:
+            transport.writelines((head, body))
+        if conn.flow.paused:
+            await conn.flow.drain()
+    elif bodiless:
+        transport.write(head)
+    else:
+        transport.write(head)
+        try:
+            await write_stream(transport, conn.flow, body, chunked=chunked, length=declared)
+        except (OSError, RpcError):
+            return False  # the client went away
+        except Exception:
+            log.exception("response body of %s %s failed", request.method, request.target)
+            transport.abort()  # the framing is broken: the client sees a truncated response
+            return False
+    # the next request starts where this one's body ends: unknown unless it all arrived
+    # (the answer may have gone out while the body still streamed in: full duplex)
+    return keep and (exchange.stream is None or exchange.stream.complete)
+
+
+async def _close_stream(body: object) -> None:
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:
+            log.debug("closing an unsent response body failed", exc_info=True)
