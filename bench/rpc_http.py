@@ -43,7 +43,7 @@ PAIRS = {
 def serve_roost(port: int) -> None:
     import uvloop
 
-    from roost.rpc.http import Request, Response, serve
+    from roost.rpc.http import Request, Response, listen
     from roost.rpc.http.message import Headers
     from roost.rpc.service import FnService
 
@@ -51,7 +51,7 @@ def serve_roost(port: int) -> None:
         return Response(200, Headers([("Content-Type", "text/plain")]), BODY)
 
     async def main() -> None:
-        await serve(("127.0.0.1", port), FnService(hello))
+        await listen(("127.0.0.1", port), FnService(hello))
         await asyncio.Event().wait()
 
     uvloop.run(main())

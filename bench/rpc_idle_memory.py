@@ -38,7 +38,7 @@ def raise_fd_limit(needed: int) -> int:
 def serve(port: int, loop: str, connections: int) -> None:
     import asyncio
 
-    from roost.rpc.http import Request, Response, Server, ServerConfig, serve
+    from roost.rpc.http import Request, Response, Server, ServerConfig, listen
     from roost.rpc.service import FnService
 
     raise_fd_limit(connections + 100)
@@ -51,7 +51,7 @@ def serve(port: int, loop: str, connections: int) -> None:
 
     async def main() -> None:
         config = ServerConfig(idle_timeout=None, backlog=4096)
-        servers.append(await serve(("127.0.0.1", port), FnService(hello), config=config))
+        servers.append(await listen(("127.0.0.1", port), FnService(hello), config=config))
         gc.collect()
         await asyncio.Event().wait()
 

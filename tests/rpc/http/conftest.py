@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import pytest
 import uvloop
 
-from roost.rpc.http import Headers, Request, Response, Server, ServerConfig, read_body, serve
+from roost.rpc.http import Headers, Request, Response, Server, ServerConfig, listen, read_body
 from roost.rpc.service import FnService
 
 
@@ -37,13 +37,13 @@ async def echo(req: Request) -> Response:
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
-    srv = await serve("127.0.0.1:0", FnService(echo))
+    srv = await listen("127.0.0.1:0", FnService(echo))
     yield srv
     await srv.close(grace=0.5)
 
 
 async def start(handler: Callable[[Request], object], **config: object) -> Server:
-    return await serve("127.0.0.1:0", FnService(handler), config=ServerConfig(**config))  # type: ignore[arg-type]
+    return await listen("127.0.0.1:0", FnService(handler), config=ServerConfig(**config))  # type: ignore[arg-type]
 
 
 class Raw:

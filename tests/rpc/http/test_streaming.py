@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import psutil
 
-from roost.rpc.http import BodyStream, ClientConnection, Request, Response, ServerConfig, serve
+from roost.rpc.http import BodyStream, ClientConnection, Request, Response, ServerConfig, listen
 from roost.rpc.service import FnService
 
 SIZE = 50 * 1024 * 1024
@@ -29,7 +29,7 @@ async def test_a_50_mb_body_streams_through_server_and_client_in_bounded_memory(
         return Response(200, body=back())
 
     config = ServerConfig(body_buffer=256 * 1024)
-    server = await serve("127.0.0.1:0", FnService(echo), config=config)
+    server = await listen("127.0.0.1:0", FnService(echo), config=config)
     conn = await ClientConnection.connect(server.address)
     process = psutil.Process()
     rss_before = process.memory_info().rss

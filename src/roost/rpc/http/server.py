@@ -1,4 +1,7 @@
-"""The HTTP/1.1 server: ``await serve(address, service)`` (Finagle ``Http.server.serve``).
+"""The HTTP/1.1 server transport: ``await listen(address, service)``.
+
+:func:`roost.rpc.http.serve` puts the server stack (stats, admission) around the service and
+calls this.
 
 Each connection is a :class:`~roost.rpc.http.server_conn.ServerConnection`; this module
 holds what they share: the service, the :class:`ServerConfig`, the set of live connections
@@ -9,7 +12,7 @@ Example::
     async def hello(req: Request) -> Response:
         return Response(200, Headers([("Content-Type", "text/plain")]), b"hello\\n")
 
-    server = await serve("127.0.0.1:0", FnService(hello))
+    server = await listen("127.0.0.1:0", FnService(hello))
     ...
     await server.close(grace=10)
 """
@@ -130,7 +133,7 @@ class Server:
         await self.close(grace=1.0)
 
 
-async def serve(
+async def listen(
     address: Address,
     service: Service[Request, Response],
     *,

@@ -1,0 +1,161 @@
+"""``roost.rpc.http.client`` and ``roost.rpc.http.serve``: the full stacks in one call.
+
+::
+
+    web = client("127.0.0.1:8080,127.0.0.1:8081", label="web", total_timeout=2.0)
+    rep = await web(Request("GET", "/users/1"))
+
+    server = await serve("0.0.0.0:8080", FnService(handle), label="users", max_concurrent=100)
+
+The client is P2C Peak-EWMA over the endpoints, with failure accrual (5 consecutive
+failures), requeues of never-sent requests within a retry budget, optional retries and
+timeouts, NACK admission, trace propagation and ``clnt/<label>/…`` stats. The server adds
+``srv/<label>/…`` stats, trace continuation, deadline admission (dark by default) and an
+optional concurrency limit that NACKs the excess.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.backoff import Backoff
+from roost.rpc.classifier import ResponseClassifier, server_errors_as_failures
+from roost.rpc.client_stack import (
+    AttemptTimeout,
+    BuiltClient,
+    Classification,
+    FailureAccrual,
+    Label,
+    LoadBalancing,
+    NackAdmission,
+    Retries,
+    Stats,
+    Timer,
+    TotalTimeout,
+    Tracing,
+    build_client,
+)
+from roost.rpc.endpoints import Endpoint, EndpointSet, parse_endpoints
+from roost.rpc.http.address import Address
+from roost.rpc.http.message import Request, Response
+from roost.rpc.http.pool import HttpEndpointFactory, PoolConfig
+from roost.rpc.http.server import Server, ServerConfig, listen
+from roost.rpc.server_stack import (
+    ConcurrencyLimit,
+    DeadlineAdmission,
+    ServerClassification,
+    ServerLabel,
+    ServerStats,
+    ServerTracing,
+    build_server,
+)
+from roost.rpc.service import Service, Status
+from roost.rpc.stack import Params
+from roost.rpc.stats import StatsReceiver
+from roost.rpc.tracing import ClientTracingFilter, ServerTracingFilter, Tracer
+
+
+class HttpClient:
+    """A load-balanced HTTP client: ``await client(request) -> Response``."""
+
+    def __init__(self, built: BuiltClient, endpoints: EndpointSet) -> None:
+        self._built = built
+        self._service: Service[Request, Response] = built.service
+        self.endpoints = endpoints
+        """Change it (``insert``/``remove``/``replace``) and the balancer follows."""
+        self.balancer = built.balancer
+        self.retry_stats = built.retry_stats
+        self.budget = built.budget
+
+    async def __call__(self, req: Request) -> Response:
+        return await self._service(req)
+
+    @property
+    def status(self) -> Status:
+        return self._service.status
+
+    async def close(self) -> None:
+        await self._service.close()
+
+
+def client(
+    dest: str | EndpointSet,
+    *,
+    label: str = "client",
+    balancer: str = "ewma",
+    total_timeout: float | None = None,
+    attempt_timeout: float | None = None,
+    retries: int = 0,
+    retry_backoff: Backoff | None = None,
+    classifier: ResponseClassifier[Request, Response] = server_errors_as_failures,
+    failure_accrual: bool = True,
+    nack_admission: bool = True,
+    pool: PoolConfig | None = None,
+    stats: StatsReceiver | None = None,
+    tracer: Tracer | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+) -> HttpClient:
+    """A client of ``dest``: ``"host:port,host:port"`` or an :class:`EndpointSet` fed by
+    discovery. Stats go to ``stats`` (default: the process registry) as ``clnt/<label>/…``."""
+    endpoints = dest if isinstance(dest, EndpointSet) else EndpointSet(parse_endpoints(dest))
+    pool_config = pool or PoolConfig()
+    trace = tracer or Tracer(service_name=label)
+    params = Params(
+        [
+            Label(label),
+            Stats(stats or StatsReceiver()),
+            Timer(clock, rng),
+            Classification(classifier),
+            TotalTimeout(total_timeout),
+            AttemptTimeout(attempt_timeout),
+            Retries(retries, retry_backoff),
+            LoadBalancing(balancer),
+            NackAdmission(nack_admission),
+            Tracing(lambda: ClientTracingFilter(trace)),
+        ]
+    )
+    if not failure_accrual:
+        params = params.with_(FailureAccrual(None))
+
+    def transport(endpoint: Endpoint) -> HttpEndpointFactory:
+        return HttpEndpointFactory(endpoint.address, pool_config, clock=clock)
+
+    return HttpClient(build_client(endpoints, transport, params), endpoints)
+
+
+async def serve(
+    address: Address,
+    service: Service[Request, Response],
+    *,
+    label: str = "http",
+    config: ServerConfig | None = None,
+    max_concurrent: int | None = None,
+    max_waiters: int = 0,
+    deadline_admission: str = "dark",
+    classifier: ResponseClassifier[Request, Response] = server_errors_as_failures,
+    stats: StatsReceiver | None = None,
+    tracer: Tracer | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Server:
+    """Serve ``service`` on ``address`` behind the server stack. ``deadline_admission`` is
+    ``"dark"`` (count expired requests), ``"enforce"`` (reject ≤ 20 % of them) or ``"off"``."""
+    if deadline_admission not in ("dark", "enforce", "off"):
+        raise ValueError(
+            f"deadline_admission must be 'dark', 'enforce' or 'off', got {deadline_admission!r}"
+        )
+    trace = tracer or Tracer(service_name=label)
+    params = Params(
+        [
+            ServerLabel(label),
+            ServerStats(stats or StatsReceiver()),
+            ServerClassification(classifier),
+            ServerTracing(lambda: ServerTracingFilter(trace)),
+            DeadlineAdmission(deadline_admission != "off", deadline_admission == "dark", clock),
+            ConcurrencyLimit(max_concurrent, max_waiters),
+        ]
+    )
+    stacked: Any = build_server(service, params)
+    return await listen(address, stacked, config=config)
