@@ -30,6 +30,7 @@ from typing import Any
 BODY = b"Hello, world!"
 PAIRS = {
     "roost → roost": ("roost", "roost"),
+    "roost stack → roost stack": ("roost-stack", "roost-stack"),
     "aiohttp → aiohttp": ("aiohttp", "aiohttp"),
     "httpx → uvicorn": ("httpx", "uvicorn"),
     "roost → uvicorn": ("roost", "uvicorn"),
@@ -52,6 +53,24 @@ def serve_roost(port: int) -> None:
 
     async def main() -> None:
         await listen(("127.0.0.1", port), FnService(hello))
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+def serve_roost_stack(port: int) -> None:
+    """``roost.rpc.http.serve``: the server stack (tracing, stats, deadline admission)."""
+    import uvloop
+
+    from roost.rpc.http import Request, Response, serve
+    from roost.rpc.http.message import Headers
+    from roost.rpc.service import FnService
+
+    async def hello(req: Request) -> Response:
+        return Response(200, Headers([("Content-Type", "text/plain")]), BODY)
+
+    async def main() -> None:
+        await serve(("127.0.0.1", port), FnService(hello), label="bench")
         await asyncio.Event().wait()
 
     uvloop.run(main())
@@ -100,7 +119,7 @@ def serve_uvicorn(port: int) -> None:
     )
 
 
-SERVERS = {"roost": serve_roost, "aiohttp": serve_aiohttp, "uvicorn": serve_uvicorn}
+SERVERS = {"roost": serve_roost, "roost-stack": serve_roost_stack, "aiohttp": serve_aiohttp, "uvicorn": serve_uvicorn}
 
 
 def free_port() -> int:
@@ -162,6 +181,23 @@ async def roost_client(port: int, concurrency: int) -> AsyncIterator[Call]:
 
 
 @contextlib.asynccontextmanager
+async def roost_stack_client(port: int, concurrency: int) -> AsyncIterator[Call]:
+    """``roost.rpc.http.client``: the whole client stack (tracing, stats, requeues, budget,
+    NACK admission, P2C Peak-EWMA, failure accrual, pool) over one endpoint."""
+    from roost.rpc.http import PoolConfig, Request, client, read_body
+
+    web = client(f"127.0.0.1:{port}", label="bench", pool=PoolConfig(high=concurrency))
+
+    async def call() -> None:
+        rep = await web(Request("GET", "/"))
+        if await read_body(rep.body) != BODY:
+            raise RuntimeError("bad body")
+
+    yield call
+    await web.close()
+
+
+@contextlib.asynccontextmanager
 async def aiohttp_client(port: int, concurrency: int) -> AsyncIterator[Call]:
     import aiohttp
 
@@ -193,7 +229,7 @@ async def httpx_client(port: int, concurrency: int) -> AsyncIterator[Call]:
         yield call
 
 
-CLIENTS = {"roost": roost_client, "aiohttp": aiohttp_client, "httpx": httpx_client}
+CLIENTS = {"roost": roost_client, "roost-stack": roost_stack_client, "aiohttp": aiohttp_client, "httpx": httpx_client}
 
 
 @dataclass
