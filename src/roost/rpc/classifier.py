@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from roost.rpc.errors import ChannelClosed, Flags, RpcError
-from roost.rpc.http.message import Request, Response
 
 Req = TypeVar("Req")
 Rep = TypeVar("Rep")
+
+
+if TYPE_CHECKING:  # types only: the HTTP package imports this module
+    from roost.rpc.http.message import Request, Response
 
 
 class ResponseClass(enum.Enum):

@@ -123,11 +123,27 @@ class RequeueFilter(Filter[Req, Rep, Req, Rep]):
 
     async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
         limit = math.ceil(self.max_requeues_per_req * self.budget.balance)
+        try:
+            rep = await service(req)
+        except Exception as exc:
+            return await self._requeue(req, service, _Outcome(exc=exc), limit)
+        # the common case: one attempt, no allocation beyond the answer
+        if self.classifier(req, rep).is_success:
+            self.budget.deposit()
+        self.stats.requeues_per_request[0] += 1
+        return rep
+
+    async def _requeue(
+        self, req: Req, service: Service[Req, Rep], outcome: _Outcome[Rep], limit: int
+    ) -> Rep:
         delays = iter(self.backoff)
         requeues = 0
+        first = True
         try:
             while True:
-                outcome = await _attempt(req, service)
+                if not first:
+                    outcome = await _attempt(req, service)
+                first = False
                 exc = outcome.exc
                 if not (isinstance(exc, RpcError) and exc.retryable):
                     break

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 Req = TypeVar("Req")
@@ -123,8 +123,9 @@ class FilteredService(Generic[ReqIn, RepOut, ReqOut, RepIn]):
         self.filter = filter
         self.inner = inner
 
-    async def __call__(self, req: ReqIn) -> RepOut:
-        return await self.filter(req, self.inner)
+    def __call__(self, req: ReqIn) -> Coroutine[Any, Any, RepOut]:
+        # no coroutine frame of its own: a stack of n filters costs n frames, not 2n
+        return self.filter(req, self.inner)
 
     @property
     def status(self) -> Status:

@@ -48,15 +48,30 @@ class Headers:
 
     def set(self, name: str, value: str) -> None:
         """Replace every value of ``name`` with one."""
-        self.remove(name)
-        self._items.append((name, value))
+        lname = name.lower()
+        items = self._items
+        found = [i for i, (k, _) in enumerate(items) if k.lower() == lname]
+        if len(found) == 1:
+            items[found[0]] = (name, value)  # keeps its place: the common replace is cheap
+            return
+        if found:
+            self.remove(name)
+        items.append((name, value))
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name, value))
 
     def remove(self, name: str) -> None:
         lname = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != lname]
+        if any(k.lower() == lname for k, _ in self._items):
+            self._items = [(k, v) for k, v in self._items if k.lower() != lname]
+
+    def replace_all(self, names: frozenset[str], items: Iterable[tuple[str, str]]) -> None:
+        """Drop every header whose lower-cased name is in ``names``, then append ``items``:
+        one pass however many headers change (trace propagation writes several)."""
+        kept = [(k, v) for k, v in self._items if k.lower() not in names]
+        kept.extend(items)
+        self._items = kept
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)

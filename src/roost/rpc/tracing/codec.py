@@ -170,18 +170,42 @@ def write_b3(headers: Headers, trace: TraceId) -> None:
         headers.set(B3_SAMPLED, "1" if trace.sampled else "0")
 
 
+_WRITTEN = frozenset(
+    n.lower()
+    for n in (
+        CTX_TRACE,
+        REQUEST_ID,
+        B3_TRACE_ID,
+        B3_SPAN_ID,
+        B3_PARENT_ID,
+        B3_SAMPLED,
+        B3_FLAGS,
+        B3_SINGLE,
+    )
+)
+
+
 def inject(headers: Headers, trace: TraceId, *, b3: bool = True, b3_single: bool = False) -> None:
     """Write ``trace`` for the next hop: ``l5d-ctx-trace``, ``l5d-reqid`` (the trace id's low
     64 bits in hex, as Linkerd) and, unless ``b3=False``, the ``X-B3-*`` headers. A stale
-    single ``b3`` header is removed, or replaced when ``b3_single``."""
-    headers.set(CTX_TRACE, to_ctx_header(trace))
-    headers.set(REQUEST_ID, hex64(trace.trace_id))
+    single ``b3`` header is removed, or replaced when ``b3_single``. Every trace header is
+    rewritten in one pass over the headers (this runs on every request)."""
+    out = [(CTX_TRACE, to_ctx_header(trace)), (REQUEST_ID, hex64(trace.trace_id))]
     if b3:
-        write_b3(headers, trace)
+        out.append((B3_TRACE_ID, trace_hex(trace)))
+        out.append((B3_SPAN_ID, hex64(trace.span_id)))
+        if not is_root(trace):
+            out.append((B3_PARENT_ID, hex64(trace.parent_id)))
+        if is_debug(trace):
+            out.append((B3_FLAGS, "1"))
+        elif trace.sampled is not None:
+            out.append((B3_SAMPLED, "1" if trace.sampled else "0"))
     if b3_single:
-        headers.set(B3_SINGLE, to_b3_single(trace))
-    else:
-        headers.remove(B3_SINGLE)
+        out.append((B3_SINGLE, to_b3_single(trace)))
+    if b3:
+        headers.replace_all(_WRITTEN, out)
+    else:  # B3 headers from elsewhere are left alone when we do not write them
+        headers.replace_all(frozenset((CTX_TRACE, REQUEST_ID, B3_SINGLE)), out)
 
 
 def extract(headers: Headers) -> TraceId | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from roost.rpc.context import TraceId, current_trace, trace_scope
 from roost.rpc.http.message import Request, Response
 from roost.rpc.service import Filter, Service
-from roost.rpc.tracing import codec
+from roost.rpc.tracing import codec, ids
 from roost.rpc.tracing.tracer import CLIENT, SERVER, Endpoint, Span, Tracer
 
 
@@ -36,6 +36,9 @@ class _TracingFilter(Filter[Request, Response, Request, Response]):
         self, trace: TraceId, req: Request, service: Service[Request, Response], shared: bool
     ) -> Response:
         tracer = self.tracer
+        if tracer.sink is None or not ids.is_sampled(trace):
+            with trace_scope(trace):  # nothing will record this span: only propagate the ids
+                return await service(req)
         start_us = tracer.now_us()
         start = tracer.clock.monotonic()
         tags = {"http.method": req.method, "http.path": req.path}

@@ -15,7 +15,7 @@ re-decides with its rate. Debug traces are always sampled. Only sampled spans re
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
@@ -114,7 +114,11 @@ class Tracer:
             decision = ids.sample_decision(trace.trace_id, self.sample_rate)
         else:
             return trace
-        return trace if decision == trace.sampled else replace(trace, sampled=decision)
+        if decision == trace.sampled:
+            return trace
+        # the constructor, not dataclasses.replace: this runs on every request
+        t = trace
+        return TraceId(t.trace_id, t.span_id, t.parent_id, decision, t.flags, t.trace_id_high)
 
     def now_us(self) -> int:
         return int(self.clock.time() * 1_000_000)
