@@ -119,7 +119,12 @@ def serve_uvicorn(port: int) -> None:
     )
 
 
-SERVERS = {"roost": serve_roost, "roost-stack": serve_roost_stack, "aiohttp": serve_aiohttp, "uvicorn": serve_uvicorn}
+SERVERS = {
+    "roost": serve_roost,
+    "roost-stack": serve_roost_stack,
+    "aiohttp": serve_aiohttp,
+    "uvicorn": serve_uvicorn,
+}
 
 
 def free_port() -> int:
@@ -229,7 +234,12 @@ async def httpx_client(port: int, concurrency: int) -> AsyncIterator[Call]:
         yield call
 
 
-CLIENTS = {"roost": roost_client, "roost-stack": roost_stack_client, "aiohttp": aiohttp_client, "httpx": httpx_client}
+CLIENTS = {
+    "roost": roost_client,
+    "roost-stack": roost_stack_client,
+    "aiohttp": aiohttp_client,
+    "httpx": httpx_client,
+}
 
 
 @dataclass
