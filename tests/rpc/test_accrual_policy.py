@@ -10,7 +10,6 @@ import pytest
 
 from roost.rpc.accrual_policy import (
     EXHAUSTED,
-    _equal_jittered,
     consecutive_failures,
     default_backoff,
     success_rate,
@@ -18,8 +17,8 @@ from roost.rpc.accrual_policy import (
 )
 
 
-def test_equal_jittered_starts_at_start_then_doubles_with_up_to_as_much_again() -> None:
-    durations = _equal_jittered(5.0, 300.0, random.Random(4))
+def test_the_default_backoff_starts_at_5s_then_doubles_with_up_to_as_much_again() -> None:
+    durations = iter(default_backoff(random.Random(4)))
     first = [next(durations) for _ in range(8)]
     assert first[0] == 5.0
     for k, d in enumerate(first[1:6], start=1):

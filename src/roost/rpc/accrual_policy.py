@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
+from roost.rpc.backoff import equal_jittered
 from roost.rpc.ema import Ema
 from roost.rpc.window import WindowedAdder
 
@@ -27,30 +28,9 @@ EXHAUSTED = 300.0
 """Mark-dead duration once a backoff has no more durations."""
 
 
-def _equal_jittered(start: float, maximum: float, rng: random.Random) -> Iterator[float]:
-    """Finagle ``Backoff.equalJittered``: ``start``; then for attempt k >= 1 with
-    ``h = start * 2**(k-1)``, ``h + uniform[0, h)``; ``maximum`` forever once that reaches it."""
-    if start < maximum:
-        yield start
-        h = start
-        while (d := h + rng.random() * h) < maximum:
-            yield d
-            h *= 2
-    while True:
-        yield maximum
-
-
-class _EqualJittered:
-    def __init__(self, start: float, maximum: float, rng: random.Random) -> None:
-        self.start, self.maximum, self.rng = start, maximum, rng
-
-    def __iter__(self) -> Iterator[float]:
-        return _equal_jittered(self.start, self.maximum, self.rng)
-
-
 def default_backoff(rng: random.Random | None = None) -> Backoff:
-    """Equal-jittered 5 s .. 300 s (a private stand-in until ``roost.rpc.backoff`` is used)."""
-    return _EqualJittered(5.0, 300.0, rng if rng is not None else random.Random())
+    """Equal-jittered 5 s .. 300 s (Linkerd 1.x's failure accrual default)."""
+    return equal_jittered(5.0, 300.0, rng if rng is not None else random.Random())
 
 
 class _Durations:
