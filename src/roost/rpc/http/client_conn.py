@@ -169,8 +169,15 @@ class ClientConnection(asyncio.Protocol):
 
     def _head(self, req: Request) -> tuple[bytes, bool, int | None]:
         extra = outgoing_context()
-        skip = {name for name, _ in extra} | BODY_FRAMING
-        if "host" not in req.headers:
+        skip = {name for name, _ in extra} | BODY_FRAMING if extra else BODY_FRAMING
+        headers: list[tuple[str, str]] = []
+        host = False
+        for name, value in req.headers:  # one pass: keep, drop and look for Host
+            lname = name.lower()
+            if lname not in skip:
+                headers.append((name, value))
+                host = host or lname == "host"
+        if not host:
             extra.append(("Host", self.address))
         body = req.body
         chunked, length = False, None
@@ -184,7 +191,6 @@ class ClientConnection(asyncio.Protocol):
             else:
                 chunked = True
                 extra.append(("Transfer-Encoding", "chunked"))
-        headers = [(k, v) for k, v in req.headers if k.lower() not in skip]
         return request_head(req.method, req.target, headers, extra), chunked, length
 
     def on_idle(self, callback: Callable[[ClientConnection], None]) -> None:

@@ -17,6 +17,7 @@ from roost.rpc.http.message import Headers
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
+_TARGET = re.compile(r"[^ \r\n\x00]+\Z")
 # Python 3.11 still has some RFC 7231 phrases; RFC 9110 §15 renamed these.
 _REASONS = {s.value: s.phrase for s in HTTPStatus} | {
     413: "Content Too Large",
@@ -68,16 +69,35 @@ def _check(name: str, value: str) -> None:
         raise ValueError(f"invalid character in the value of header {name!r}")
 
 
+_GOOD_NAMES: set[str] = set()
+"""Header names already checked: a process uses a few dozen, on every message."""
+_GOOD_NAMES_MAX = 4096
+
+
 def _lines(first: str, headers: Iterable[tuple[str, str]], extra: list[tuple[str, str]]) -> bytes:
+    pairs = headers if isinstance(headers, list) else list(headers)
     parts = [first]
-    for name, value in headers:
-        _check(name, value)
+    good = _GOOD_NAMES
+    suspect = False
+    for name, value in pairs:
+        if name not in good:
+            if _TOKEN.match(name) is None:
+                suspect = True
+            elif len(good) < _GOOD_NAMES_MAX:
+                good.add(name)
         parts.append(f"{name}: {value}\r\n")
     for name, value in extra:
         parts.append(f"{name}: {value}\r\n")
     parts.append("\r\n")
+    text = "".join(parts)
+    # Values are checked in the whole text at once: each line brings one CR and one LF, so
+    # more of either (or a NUL) means some value holds one; only then look at each header.
+    lines = len(parts)
+    if suspect or text.count("\n") != lines or text.count("\r") != lines or "\x00" in text:
+        for name, value in pairs:
+            _check(name, value)
     try:
-        return "".join(parts).encode("latin-1")
+        return text.encode("latin-1")
     except UnicodeEncodeError as exc:
         raise ValueError(f"header text is not ISO-8859-1: {exc}") from None
 
@@ -86,7 +106,7 @@ def request_head(
     method: str, target: str, headers: Iterable[tuple[str, str]], extra: list[tuple[str, str]]
 ) -> bytes:
     """``METHOD target HTTP/1.1`` and the headers; ``extra`` are the transport's own."""
-    if not _TOKEN.match(method) or not target or any(c in target for c in " \r\n\x00"):
+    if not _TOKEN.match(method) or not _TARGET.match(target):
         raise ValueError(f"invalid request line {method!r} {target!r}")
     return _lines(f"{method} {target} HTTP/1.1\r\n", headers, extra)
 
