@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.rpc.errors import RequestTimeout, ServiceClosed, TooManyWaiters
@@ -214,10 +216,11 @@ class _Session:
         self._conn = conn
         self._released = False
 
-    async def __call__(self, req: Request) -> Response:
+    def __call__(self, req: Request) -> Coroutine[Any, Any, Response]:
+        # the connection's own coroutine: no frame of ours on every request's await chain
         if self._released:
-            raise ServiceClosed("the session was released", source=self._pool.address)
-        return await self._conn(req)
+            return _released(self._pool.address)
+        return self._conn(req)
 
     @property
     def status(self) -> Status:
@@ -227,6 +230,10 @@ class _Session:
         if not self._released:
             self._released = True
             self._conn.on_idle(self._pool._release)
+
+
+async def _released(address: str) -> Response:
+    raise ServiceClosed("the session was released", source=address)
 
 
 async def request(address: Address, req: Request, *, timeout: float | None = 10.0) -> Response:

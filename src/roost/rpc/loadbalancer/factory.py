@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic
 
 from roost.rpc.endpoints import Change, Endpoint, EndpointSet, Insert
@@ -131,8 +131,9 @@ class _BalancedSession(Generic[Req, Rep]):
         self._lease = lease
         self._owner = owner
 
-    async def __call__(self, req: Req) -> Rep:
-        return await self.session(req)
+    def __call__(self, req: Req) -> Coroutine[Any, Any, Rep]:
+        # the session's own coroutine: no frame of ours on every request's await chain
+        return self.session(req)
 
     @property
     def status(self) -> Status:

@@ -32,13 +32,14 @@ class _TracingFilter(Filter[Request, Response, Request, Response]):
         self.tracer = tracer
         self.remote_endpoint = remote_endpoint
 
+    def _recorded(self, trace: TraceId) -> bool:
+        return self.tracer.sink is not None and ids.is_sampled(trace)
+
     async def _traced(
         self, trace: TraceId, req: Request, service: Service[Request, Response], shared: bool
     ) -> Response:
+        """Call ``service`` and record the span (when :meth:`_recorded`)."""
         tracer = self.tracer
-        if tracer.sink is None or not ids.is_sampled(trace):
-            with trace_scope(trace):  # nothing will record this span: only propagate the ids
-                return await service(req)
         start_us = tracer.now_us()
         start = tracer.clock.monotonic()
         tags = {"http.method": req.method, "http.path": req.path}
@@ -92,6 +93,9 @@ class ServerTracingFilter(_TracingFilter):
         shared = incoming is not None
         trace = incoming if incoming is not None else self.tracer.new_trace()
         trace = self.tracer.sample(trace, rate)
+        if not self._recorded(trace):
+            with trace_scope(trace):  # nothing will record this span: only propagate the ids
+                return await service(req)
         return await self._traced(trace, req, service, shared)
 
 
@@ -117,4 +121,7 @@ class ClientTracingFilter(_TracingFilter):
         else:
             trace = self.tracer.sample(self.tracer.child(parent))
         codec.inject(req.headers, trace, b3=self.b3, b3_single=self.b3_single)
+        if not self._recorded(trace):
+            with trace_scope(trace):  # nothing will record this span: only propagate the ids
+                return await service(req)
         return await self._traced(trace, req, service, False)
