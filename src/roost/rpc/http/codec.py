@@ -47,12 +47,18 @@ def has_token(value: str | None, token: str) -> bool:
 
 def is_chunked(headers: Headers) -> bool:
     """``Transfer-Encoding`` ends in ``chunked`` (RFC 9112 §6.3)."""
+    if headers.get("transfer-encoding") is None:
+        return False  # the common case, found in one scan
     codings = ",".join(headers.get_all("transfer-encoding"))
     return codings.rsplit(",", 1)[-1].strip().lower() == "chunked" if codings else False
 
 
 def content_length(headers: Headers) -> int | None:
-    value = headers.get("content-length")
+    return parse_content_length(headers.get("content-length"))
+
+
+def parse_content_length(value: str | None) -> int | None:
+    """A ``Content-Length`` value; ``None`` when absent, malformed or negative."""
     if value is None:
         return None
     try:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from roost.rpc.errors import RequestTimeout, RpcError
 from roost.rpc.http.codec import (
     FRAMING,
-    content_length,
     has_token,
     http_date,
+    parse_content_length,
     plain_response,
     response_head,
 )
@@ -101,15 +101,30 @@ async def write_response(conn: ServerConnection, exchange: Exchange, rep: Respon
     assert transport is not None
     status = rep.status
     continue_unsent = conn.expecting_done()  # the client still waits to send its body
+    # one pass over the service's headers: what we write ourselves is dropped, and read
+    headers: list[tuple[str, str]] = []
+    connection: str | None = None
+    length_text: str | None = None
+    dated = False
+    for name, value in rep.headers:
+        lname = name.lower()
+        if lname in FRAMING:
+            if lname == "connection":
+                connection = value if connection is None else connection
+            elif lname == "content-length":
+                length_text = value if length_text is None else length_text
+            continue
+        dated = dated or lname == "date"
+        headers.append((name, value))
     keep = (
         exchange.keep_alive
         and conn.keep_alive_allowed()
         and not continue_unsent
-        and not has_token(rep.headers.get("connection"), "close")
+        and not has_token(connection, "close")
     )
     bodiless = request.method == "HEAD" or status < 200 or status in (204, 304)
     body = rep.body
-    declared = content_length(rep.headers)
+    declared = parse_content_length(length_text)
     extra: list[tuple[str, str]] = []
     chunked = False
     if isinstance(body, bytes):
@@ -131,9 +146,8 @@ async def write_response(conn: ServerConnection, exchange: Exchange, rep: Respon
         extra.append(("Connection", "close"))
     elif request.version == "1.0":
         extra.append(("Connection", "keep-alive"))
-    if "date" not in rep.headers:
+    if not dated:
         extra.append(("Date", http_date()))
-    headers = [(k, v) for k, v in rep.headers if k.lower() not in FRAMING]
     try:
         head = response_head(status, rep.reason, headers, extra)
     except ValueError as exc:
