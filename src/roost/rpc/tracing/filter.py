@@ -24,6 +24,9 @@ from roost.rpc.service import Filter, Service
 from roost.rpc.tracing import codec, ids
 from roost.rpc.tracing.tracer import CLIENT, SERVER, Endpoint, Span, Tracer
 
+_CONSUMED = frozenset((codec.CTX_TRACE, codec.SAMPLE))
+"""Headers a server takes off the request (lower-case, as ``Headers.replace_all`` wants)."""
+
 
 class _TracingFilter(Filter[Request, Response, Request, Response]):
     kind = ""
@@ -86,8 +89,7 @@ class ServerTracingFilter(_TracingFilter):
     async def __call__(self, req: Request, service: Service[Request, Response]) -> Response:
         incoming = codec.extract(req.headers)
         rate = codec.sample_rate(req.headers)
-        req.headers.remove(codec.CTX_TRACE)
-        req.headers.remove(codec.SAMPLE)
+        req.headers.replace_all(_CONSUMED, ())  # both in one pass
         if incoming is None:
             incoming = current_trace()
         shared = incoming is not None
@@ -117,7 +119,7 @@ class ClientTracingFilter(_TracingFilter):
     async def __call__(self, req: Request, service: Service[Request, Response]) -> Response:
         parent = current_trace()
         if parent is None:
-            trace = self.tracer.sample(self.tracer.new_trace())
+            trace = self.tracer.new_trace(sampled=True)
         else:
             trace = self.tracer.sample(self.tracer.child(parent))
         codec.inject(req.headers, trace, b3=self.b3, b3_single=self.b3_single)
