@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.classifier import ResponseClass
 from roost.rpc.service import Filter, Rep, Req, Service
 from roost.rpc.stats.receiver import StatsReceiver
 
@@ -43,6 +44,8 @@ _MAX_CHAIN = 5
 def outcome(result: object) -> str | None:
     """Read a classifier's answer as ``"success"``/``"failure"``/``"ignorable"`` (``None``
     when it says nothing usable)."""
+    if result is ResponseClass.SUCCESS:
+        return SUCCESS  # what nearly every request answers: no reading of words
     if isinstance(result, bool):
         return SUCCESS if result else FAILURE
     for candidate in (result, getattr(result, "name", None), getattr(result, "value", None)):
