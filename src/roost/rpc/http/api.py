@@ -17,7 +17,8 @@ optional concurrency limit that NACKs the excess.
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.rpc.backoff import Backoff
@@ -54,7 +55,9 @@ from roost.rpc.server_stack import (
 from roost.rpc.service import Service, Status
 from roost.rpc.stack import Params
 from roost.rpc.stats import StatsReceiver
-from roost.rpc.tracing import ClientTracingFilter, ServerTracingFilter, Tracer
+
+if TYPE_CHECKING:
+    from roost.rpc.tracing import Tracer
 
 
 class HttpClient:
@@ -69,8 +72,8 @@ class HttpClient:
         self.retry_stats = built.retry_stats
         self.budget = built.budget
 
-    async def __call__(self, req: Request) -> Response:
-        return await self._service(req)
+    def __call__(self, req: Request) -> Coroutine[Any, Any, Response]:
+        return self._service(req)
 
     @property
     def status(self) -> Status:
@@ -100,6 +103,8 @@ def client(
 ) -> HttpClient:
     """A client of ``dest``: ``"host:port,host:port"`` or an :class:`EndpointSet` fed by
     discovery. Stats go to ``stats`` (default: the process registry) as ``clnt/<label>/…``."""
+    from roost.rpc.tracing import ClientTracingFilter, Tracer  # tracing imports http.message
+
     endpoints = dest if isinstance(dest, EndpointSet) else EndpointSet(parse_endpoints(dest))
     pool_config = pool or PoolConfig()
     trace = tracer or Tracer(service_name=label)
@@ -146,6 +151,8 @@ async def serve(
         raise ValueError(
             f"deadline_admission must be 'dark', 'enforce' or 'off', got {deadline_admission!r}"
         )
+    from roost.rpc.tracing import ServerTracingFilter, Tracer  # tracing imports http.message
+
     trace = tracer or Tracer(service_name=label)
     params = Params(
         [
