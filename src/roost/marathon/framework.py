@@ -68,7 +68,10 @@ class MarathonScheduler(Scheduler):
             self._interest_wake.clear()
             call, self._interest_wanted = self._interest_wanted, None
             driver = self.driver
-            if call is None or driver is None or not driver.subscribed:
+            if call is None:
+                continue
+            if driver is None or not driver.subscribed:
+                self.orc._offers_wanted = None  # not sent: the next round says it again
                 continue
             try:
                 await (driver.revive() if call == "REVIVE" else driver.suppress())
@@ -101,6 +104,8 @@ class MarathonScheduler(Scheduler):
             driver.reconcile_tasks(known)
         with contextlib.suppress(SchedulerError):
             await driver.reconcile([])  # implicit: tasks we forgot about are killed on sight
+        self.orc._offers_wanted = None  # re-announce once subscribed (a round may have run)
+        self.orc.offers_changed()
         self.orc._queue_grew = True
         self.registered.set()
         self.orc.poke()
