@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 TICK_COALESCE_SECONDS = 0.02
+SUPPRESS_REASSERT_SECONDS = 5.0
 TASK_LAUNCH_TIMEOUT = 300.0
 """Seconds a task may stay staged before it is killed (Marathon's ``task_launch_timeout``)."""
 REVIVE_MIN_INTERVAL = 1.0
@@ -80,6 +81,7 @@ class Orchestrator:
         self._loop_task: asyncio.Task[None] | None = None
         self._queue_grew = False
         self._last_revive = -1e9
+        self._last_suppress = -1e9
         self._offers_wanted: bool | None = None
         self.lock = asyncio.Lock()
         """Serializes API mutations with the loop (deployments see consistent state)."""
@@ -197,9 +199,14 @@ class Orchestrator:
                 revive = True
                 self._last_revive = now
                 self._queue_grew = False
-        if revive or wanted != self._offers_wanted:
+        # an idle framework says SUPPRESS again now and then: idempotent, and it heals a call
+        # lost on the way (the master keeps offering otherwise)
+        reassert = not wanted and now - self._last_suppress >= SUPPRESS_REASSERT_SECONDS
+        if revive or wanted != self._offers_wanted or reassert:
             self.cluster.want_offers(wanted, revive=revive)
             self._offers_wanted = wanted
+            if not wanted:
+                self._last_suppress = now
 
     def offers_changed(self) -> None:
         """Declined offers may suit the queue now (a delay ran out, a definition changed):
