@@ -195,6 +195,26 @@ async def test_suppressed_roles_on_subscribe_and_resubscribe(
         await again.close()
 
 
+async def test_state_shows_suppress_and_revive_at_once(scheduler: RawScheduler) -> None:
+    """/master/state is cached by generation: SUPPRESS and REVIVE must bump it, or an idle
+    framework reads as unsuppressed for as long as nothing else changes."""
+
+    async def suppressed() -> list[str]:
+        async with httpx.AsyncClient() as c:
+            state = (await c.get(scheduler.url.replace("/api/v1/scheduler", "/master/state"))).json()
+        roles: list[str] = state["frameworks"][0]["suppressed_roles"]
+        return roles
+
+    assert await suppressed() == []  # built and cached before the call
+    await asyncio.sleep(0.1)  # past the state view's minimum age
+    assert (await scheduler.call("SUPPRESS", {})).status_code == 202
+    await asyncio.sleep(0.1)
+    assert await suppressed() == ["*"]
+    assert (await scheduler.call("REVIVE", {})).status_code == 202
+    await asyncio.sleep(0.1)
+    assert await suppressed() == []
+
+
 async def test_update_framework_cannot_change_user(scheduler: RawScheduler) -> None:
     resp = await scheduler.call(
         "UPDATE_FRAMEWORK", {"framework_info": {"user": "mallory", "name": "test"}}

@@ -53,11 +53,13 @@ class SchedulerCalls(AgentCalls):
             v.roles(v.payload(call, ctype, required=False), "revive")
             fw.suppressed = False
             self.allocator.revive(fw.framework_id)
+            self.changed()  # suppressed_roles in /master/state
             self.request_allocation()
         elif ctype == "SUPPRESS":
             v.roles(v.payload(call, ctype, required=False), "suppress")
             fw.suppressed = True
             self.allocator.suppress(fw.framework_id)
+            self.changed()
         elif ctype == "KILL":
             body = v.payload(call, ctype)
             self._kill(fw, v.required_id(body, "task_id", "kill"), body)
