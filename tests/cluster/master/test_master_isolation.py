@@ -201,7 +201,9 @@ async def test_state_shows_suppress_and_revive_at_once(scheduler: RawScheduler) 
 
     async def suppressed() -> list[str]:
         async with httpx.AsyncClient() as c:
-            state = (await c.get(scheduler.url.replace("/api/v1/scheduler", "/master/state"))).json()
+            state = (
+                await c.get(scheduler.url.replace("/api/v1/scheduler", "/master/state"))
+            ).json()
         roles: list[str] = state["frameworks"][0]["suppressed_roles"]
         return roles
 
