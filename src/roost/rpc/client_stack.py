@@ -35,6 +35,7 @@ from roost.rpc.accrual_policy import FailureAccrualPolicy, consecutive_failures
 from roost.rpc.admission import NackAdmissionFilter
 from roost.rpc.backoff import Backoff, decorrelated_jittered
 from roost.rpc.budget import Budget, RetryBudget
+from roost.rpc.checks import check_bool, check_int, check_label, check_seconds
 from roost.rpc.classifier import ResponseClass, ResponseClassifier, default_classifier
 from roost.rpc.endpoints import Endpoint, EndpointSet
 from roost.rpc.loadbalancer import (
@@ -59,6 +60,9 @@ from roost.rpc.timeouts import TimeoutFilter, TotalTimeoutFilter
 class Label:
     name: str = "client"
 
+    def __post_init__(self) -> None:
+        check_label("Label", "name", self.name)
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -81,10 +85,16 @@ class Classification:
 class TotalTimeout:
     seconds: float | None = None
 
+    def __post_init__(self) -> None:
+        check_seconds("TotalTimeout", "seconds", self.seconds)
+
 
 @dataclass(frozen=True)
 class AttemptTimeout:
     seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        check_seconds("AttemptTimeout", "seconds", self.seconds)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,13 @@ class Retries:
     requeues of never-sent requests happen regardless, within the budget)."""
     backoff: Backoff | None = None
     """Between retries; default ``decorrelated_jittered(5 ms, 200 ms)`` (``RetryPolicy.tries``)."""
+
+    def __post_init__(self) -> None:
+        check_int("Retries", "max_retries", self.max_retries)
+        if self.max_retries > 100:
+            raise ValueError(f"Retries.max_retries must be at most 100, got {self.max_retries}")
+        if self.backoff is not None and not isinstance(self.backoff, Backoff):
+            raise TypeError(f"Retries.backoff must be a Backoff, got {self.backoff!r}")
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,12 @@ class LoadBalancing:
 
     def __post_init__(self) -> None:
         if self.kind not in BALANCERS:
-            raise ValueError(f"unknown load balancer {self.kind!r}; one of {', '.join(BALANCERS)}")
+            raise ValueError(
+                f"LoadBalancing.kind: unknown load balancer {self.kind!r}; "
+                f"one of {', '.join(BALANCERS)}"
+            )
+        check_int("LoadBalancing", "max_effort", self.max_effort, minimum=1)
+        check_seconds("LoadBalancing", "decay_time", self.decay_time, optional=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,9 @@ class FailureAccrual:
 @dataclass(frozen=True)
 class NackAdmission:
     enabled: bool = True
+
+    def __post_init__(self) -> None:
+        check_bool("NackAdmission", "enabled", self.enabled)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.rpc.admission import ConcurrencyLimitFilter, DeadlineAdmissionFilter
+from roost.rpc.checks import check_int, check_label, check_optional_int
 from roost.rpc.classifier import ResponseClassifier, default_classifier
 from roost.rpc.service import Filter, FilteredService
 from roost.rpc.stack import Module, Params, Stack
@@ -27,6 +28,9 @@ from roost.rpc.stats_filter import StatsFilter
 @dataclass(frozen=True)
 class ServerLabel:
     name: str = "server"
+
+    def __post_init__(self) -> None:
+        check_label("ServerLabel", "name", self.name)
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,8 @@ class ConcurrencyLimit:
     max_waiters: int = 0
 
     def __post_init__(self) -> None:
-        if self.max_concurrent is not None and self.max_concurrent < 1:
-            raise ValueError(f"max_concurrent must be at least 1, got {self.max_concurrent}")
-        if self.max_waiters < 0:
-            raise ValueError(f"max_waiters must not be negative, got {self.max_waiters}")
+        check_optional_int("ConcurrencyLimit", "max_concurrent", self.max_concurrent)
+        check_int("ConcurrencyLimit", "max_waiters", self.max_waiters)
 
 
 def _tracing(p: Params, below: Any) -> Any:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.checks import check_int, check_seconds
 from roost.rpc.errors import RequestTimeout, ServiceClosed, TooManyWaiters
 from roost.rpc.http.address import Address, format_address, parse_address
 from roost.rpc.http.client_conn import ClientConnection
@@ -46,6 +47,18 @@ class PoolConfig:
     stream_threshold: int = 64 * 1024
     """Responses of known length up to this arrive as ``bytes``."""
     body_buffer: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        owner = "PoolConfig"
+        check_int(owner, "low", self.low)
+        check_int(owner, "high", self.high, minimum=1)
+        if self.low > self.high:
+            raise ValueError(f"PoolConfig.low ({self.low}) must not exceed high ({self.high})")
+        check_int(owner, "max_waiters", self.max_waiters)
+        check_seconds(owner, "idle_ttl", self.idle_ttl)
+        check_seconds(owner, "connect_timeout", self.connect_timeout)
+        check_int(owner, "stream_threshold", self.stream_threshold)
+        check_int(owner, "body_buffer", self.body_buffer, minimum=1)
 
 
 class HttpEndpointFactory:

@@ -24,6 +24,7 @@ import contextlib
 from dataclasses import dataclass
 from types import TracebackType
 
+from roost.rpc.checks import check_bool, check_int, check_optional_int, check_seconds
 from roost.rpc.errors import RpcError
 from roost.rpc.http.address import Address, format_address, parse_address
 from roost.rpc.http.message import Request, Response
@@ -57,6 +58,19 @@ class ServerConfig:
     """Requests parsed ahead of their turn before the socket is paused."""
     backlog: int = 1024
     reuse_port: bool = False
+
+    def __post_init__(self) -> None:
+        owner = "ServerConfig"
+        check_int(owner, "max_request_line", self.max_request_line, minimum=64)
+        check_int(owner, "max_header_bytes", self.max_header_bytes, minimum=64)
+        check_int(owner, "stream_threshold", self.stream_threshold)
+        check_int(owner, "body_buffer", self.body_buffer, minimum=1)
+        for name in ("idle_timeout", "read_timeout", "write_timeout"):
+            check_seconds(owner, name, getattr(self, name))
+        check_optional_int(owner, "max_connections", self.max_connections)
+        check_int(owner, "max_pipelined", self.max_pipelined, minimum=1)
+        check_int(owner, "backlog", self.backlog, minimum=1)
+        check_bool(owner, "reuse_port", self.reuse_port)
 
 
 class Server:
