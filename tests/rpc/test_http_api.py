@@ -14,7 +14,7 @@ from roost.rpc.context import current_deadline, current_trace
 from roost.rpc.errors import TotalTimeout
 from roost.rpc.http import Headers, Request, Response, Server, client, serve
 from roost.rpc.service import FnService
-from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json, prometheus_text
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -77,6 +77,27 @@ async def test_a_dead_endpoint_costs_no_failed_request(servers: list[Server]) ->
     stats = flat_json(reg)
     assert stats["clnt/web/failures"] == 0
     assert stats["clnt/web/retries/requeues"] >= 1  # refused connects went elsewhere
+    await web.close()
+
+
+async def test_failure_accrual_and_pool_metrics_are_exported_per_client(
+    servers: list[Server],
+) -> None:
+    reg = MetricsRegistry()
+    live = await start(servers, named("live"))
+    web = client(f"{dead_address()},{live.address}", label="web", stats=StatsReceiver(reg))
+    for _ in range(60):
+        assert (await web(Request("GET", "/"))).status == 200
+    stats = flat_json(reg)
+    assert stats["clnt/web/failure_accrual/removals"] == 1  # 5 refused connects in a row
+    assert stats["clnt/web/failure_accrual/removed_for_ms"] >= 5000  # equalJittered(5 s, ...)
+    assert stats["clnt/web/failure_accrual/revivals"] == 0
+    assert stats["clnt/web/connects"] >= 1 and stats["clnt/web/connections"] >= 1
+    assert stats["clnt/web/pool_size"] == stats["clnt/web/connections"]
+    assert stats["clnt/web/failed_connect_latency_ms.count"] == 5
+    text = prometheus_text(reg)
+    assert 'clnt_failure_accrual_removals_total{client="web"} 1' in text
+    assert 'clnt_pool_size{client="web"}' in text
     await web.close()
 
 

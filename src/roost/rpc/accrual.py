@@ -40,6 +40,7 @@ from roost.rpc.accrual_policy import (
     success_rate_windowed,
 )
 from roost.rpc.service import Rep, Req, Service, ServiceFactory, Status
+from roost.rpc.stats import NullStatsReceiver, StatsReceiver
 
 __all__ = [
     "Classifier",
@@ -88,7 +89,10 @@ class FailureAccrualFactory(Generic[Req, Rep]):
         policy: FailureAccrualPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
         classifier: Classifier = default_classifier,
+        stats: StatsReceiver | None = None,
     ) -> None:
+        """``stats``: where ``removals``, ``revivals``, ``probes`` and ``removed_for_ms`` are
+        counted too (a client passes its ``failure_accrual`` scope, shared by its endpoints)."""
         self.underlying = underlying
         self.policy = policy if policy is not None else consecutive_failures(5)
         self.clock = clock
@@ -100,6 +104,11 @@ class FailureAccrualFactory(Generic[Req, Rep]):
         self.revivals = 0
         self.probes = 0
         self.removed_for_ms = 0
+        scope = stats if stats is not None else NullStatsReceiver()
+        self._removals = scope.counter("removals")
+        self._revivals = scope.counter("revivals")
+        self._probes = scope.counter("probes")
+        self._removed_for_ms = scope.counter("removed_for_ms")
 
     @property
     def state(self) -> State:
@@ -142,6 +151,7 @@ class FailureAccrualFactory(Generic[Req, Rep]):
         if outcome == "success":
             if state is State.PROBE_CLOSED:
                 self.revivals += 1
+                self._revivals.incr()
                 self.policy.revived()
                 self._state = State.ALIVE
             self.policy.record_success(now)
@@ -159,12 +169,15 @@ class FailureAccrualFactory(Generic[Req, Rep]):
     def _mark_dead(self, now: float, duration: float) -> None:
         self.removals += 1
         self.removed_for_ms += round(duration * 1000)
+        self._removals.incr()
+        self._removed_for_ms.incr(round(duration * 1000))
         self._state = State.DEAD
         self.dead_until = now + duration
 
     def _start_probing(self) -> None:
         self._state = State.PROBE_OPEN
         self.probes += 1
+        self._probes.incr()
 
 
 class _AccrualSession(Generic[Req, Rep]):

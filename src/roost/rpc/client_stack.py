@@ -285,7 +285,8 @@ def _failure_accrual(p: Params, below: Any) -> Any:
     if make is None:
         return below
     outcome = _accrual_outcome(p[Classification].classifier)
-    return FailureAccrualFactory(below, make(), p[Timer].clock, outcome)
+    stats = p[Stats].receiver.scope("failure_accrual")
+    return FailureAccrualFactory(below, make(), p[Timer].clock, outcome, stats)
 
 
 def _attempt_timeout(p: Params, below: Any) -> Any:
@@ -346,8 +347,7 @@ def build_client(
     endpoint_stack: Stack = ENDPOINT_STACK,
 ) -> BuiltClient:
     """Assemble a client: ``transport(endpoint)`` makes an endpoint's connection factory."""
-    label = params[Label].name
-    receiver = params[Stats].receiver.scope("clnt", label)
+    receiver = client_scope(params)
     budget = params[SharedBudget].budget or RetryBudget(clock=params[Timer].clock)
     retry_stats = RetryStats()
     params = params.with_(Stats(receiver), SharedBudget(budget), RetryStatsParam(retry_stats))
@@ -358,6 +358,12 @@ def build_client(
     service = stack.make(params, factory)
     _export(receiver, balancer, budget, retry_stats)
     return BuiltClient(service, balancer, factory, budget, retry_stats)
+
+
+def client_scope(params: Params) -> StatsReceiver:
+    """Where a client's metrics go: ``clnt/<label>`` of its ``Stats`` receiver (a transport
+    records its pool metrics here too)."""
+    return params[Stats].receiver.scope("clnt", params[Label].name)
 
 
 def _export(

@@ -4,6 +4,7 @@ connections, streamed responses, closing."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -21,7 +22,9 @@ from roost.rpc.http import (
     read_body,
     request,
 )
+from roost.rpc.http.pool_stats import PoolStats
 from roost.rpc.service import FactoryToService, Status
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
 
 from .conftest import start
 
@@ -213,3 +216,40 @@ async def test_the_request_helper_turns_a_timeout_into_request_timeout() -> None
     with pytest.raises(RequestTimeout):
         await request(server.address, Request(), timeout=0.1)
     await server.close(0.5)
+
+
+async def test_pools_of_one_client_share_their_metrics(server: Server) -> None:
+    reg = MetricsRegistry()
+    stats = PoolStats(StatsReceiver(reg, "clnt/web"))
+    a = HttpEndpointFactory(server.address, PoolConfig(high=1, max_waiters=0), stats=stats)
+    b = HttpEndpointFactory(server.address, stats=stats)
+    held = await a.acquire()
+    with pytest.raises(TooManyWaiters):
+        await a.acquire()
+    await FactoryToService(b)(Request())
+    values = flat_json(reg)
+    assert values["clnt/web/connects"] == 2
+    assert values["clnt/web/pool_size"] == 2 and values["clnt/web/connections"] == 2
+    assert values["clnt/web/pool_cached"] == 1  # b's connection came back
+    assert values["clnt/web/pool_num_too_many_waiters"] == 1
+    assert values["clnt/web/connect_latency_ms.count"] == 2
+    await held.close()
+    await a.close()  # a leaves: its gauges go, the shared counters stay
+    values = flat_json(reg)
+    assert values["clnt/web/pool_size"] == 1 and values["clnt/web/connects"] == 2
+    await b.close()
+    assert flat_json(reg)["clnt/web/connections"] == 0
+
+
+async def test_a_failed_connect_is_timed_in_its_own_histogram() -> None:
+    reg = MetricsRegistry()
+    stats = PoolStats(StatsReceiver(reg, "clnt/x"))
+    with socket.socket() as s:  # bound, never listening: connections are refused
+        s.bind(("127.0.0.1", 0))
+        pool = HttpEndpointFactory(s.getsockname(), stats=stats)
+        with pytest.raises(ConnectionFailed):
+            await pool.acquire()
+    values = flat_json(reg)
+    assert values["clnt/x/failed_connect_latency_ms.count"] == 1
+    assert values["clnt/x/connects"] == 0 and values["clnt/x/pool_size"] == 0
+    await pool.close()

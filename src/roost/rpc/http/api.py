@@ -37,11 +37,13 @@ from roost.rpc.client_stack import (
     TotalTimeout,
     Tracing,
     build_client,
+    client_scope,
 )
 from roost.rpc.endpoints import Endpoint, EndpointSet, parse_endpoints
 from roost.rpc.http.address import Address
 from roost.rpc.http.message import Request, Response
 from roost.rpc.http.pool import HttpEndpointFactory, PoolConfig
+from roost.rpc.http.pool_stats import PoolStats
 from roost.rpc.http.server import Server, ServerConfig, listen
 from roost.rpc.server_stack import (
     ConcurrencyLimit,
@@ -125,8 +127,10 @@ def client(
     if not failure_accrual:
         params = params.with_(FailureAccrual(None))
 
+    pool_stats = PoolStats(client_scope(params))
+
     def transport(endpoint: Endpoint) -> HttpEndpointFactory:
-        return HttpEndpointFactory(endpoint.address, pool_config, clock=clock)
+        return HttpEndpointFactory(endpoint.address, pool_config, clock=clock, stats=pool_stats)
 
     return HttpClient(build_client(endpoints, transport, params), endpoints)
 

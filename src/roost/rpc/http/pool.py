@@ -29,6 +29,7 @@ from roost.rpc.errors import RequestTimeout, ServiceClosed, TooManyWaiters
 from roost.rpc.http.address import Address, format_address, parse_address
 from roost.rpc.http.client_conn import ClientConnection
 from roost.rpc.http.message import Request, Response, read_body
+from roost.rpc.http.pool_stats import PoolStats
 from roost.rpc.service import Service, Status
 
 
@@ -63,8 +64,14 @@ class PoolConfig:
 
 class HttpEndpointFactory:
     def __init__(
-        self, address: Address, config: PoolConfig | None = None, *, clock: Clock = SYSTEM_CLOCK
+        self,
+        address: Address,
+        config: PoolConfig | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        stats: PoolStats | None = None,
     ) -> None:
+        """``stats``: the client's pool metrics, shared by the pools of all its endpoints."""
         self.address = format_address(*parse_address(address))
         self.config = config or PoolConfig()
         self._clock = clock
@@ -78,6 +85,11 @@ class HttpEndpointFactory:
         self.num_too_many_waiters = 0
         self.connects = 0
         self.connect_failures = 0
+        self.connections = 0
+        """Connections established and not closed yet."""
+        self._stats = stats
+        if stats is not None:
+            stats.pools.add(self)
 
     @property
     def pool_waiters(self) -> int:
@@ -102,11 +114,15 @@ class HttpEndpointFactory:
             return _Session(self, await self._connect())
         if self.pool_waiters >= self.config.max_waiters:
             self.num_too_many_waiters += 1
+            if self._stats is not None:
+                self._stats.num_too_many_waiters.incr()
             raise TooManyWaiters(
                 f"{self.config.max_waiters} callers already wait for a connection",
                 source=self.address,
             )
         self.num_waited += 1
+        if self._stats is not None:
+            self._stats.num_waited.incr()
         waiter: asyncio.Future[ClientConnection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -124,7 +140,8 @@ class HttpEndpointFactory:
         return _Session(self, got)
 
     async def _connect(self) -> ClientConnection:
-        config = self.config
+        config, stats = self.config, self._stats
+        started = self._clock.monotonic()
         try:
             conn = await ClientConnection.connect(
                 self.address,
@@ -135,13 +152,20 @@ class HttpEndpointFactory:
         except BaseException as exc:
             if not isinstance(exc, asyncio.CancelledError):
                 self.connect_failures += 1
+                if stats is not None:
+                    elapsed = self._clock.monotonic() - started
+                    stats.failed_connect_latency_ms.add(elapsed * 1000)
             self._free_slot()
             raise
         self.connects += 1
+        if stats is not None:
+            stats.connects.incr()
+            stats.connect_latency_ms.add((self._clock.monotonic() - started) * 1000)
         if self._closed:
             await conn.close()
             self._free_slot()
             raise ServiceClosed("the connection pool is closed", source=self.address)
+        self.connections += 1
         return conn
 
     def _take_cached(self) -> ClientConnection | None:
@@ -172,6 +196,7 @@ class HttpEndpointFactory:
         if conn.transport is not None and not conn.closed:
             conn.transport.close()
         conn.closed = True
+        self.connections -= 1
         self._free_slot()
 
     def _free_slot(self) -> None:
@@ -207,6 +232,8 @@ class HttpEndpointFactory:
     async def close(self) -> None:
         """Close cached connections now, in-use ones on release; waiters get ServiceClosed."""
         self._closed = True
+        if self._stats is not None:
+            self._stats.pools.discard(self)
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
