@@ -15,6 +15,7 @@ import contextlib
 import logging
 from typing import Protocol
 
+from roost.core.aio import wait_event
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.core.logs import kv
 from roost.marathon.appdef import AppDefinition
@@ -128,8 +129,7 @@ class Orchestrator:
     # -- the loop ----------------------------------------------------------------------------
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            await wait_event(self._wake, TICK_SECONDS)
             # a burst of status updates (a large launch) makes one round, not one per update
             await asyncio.sleep(TICK_COALESCE_SECONDS)
             self._wake.clear()

@@ -33,6 +33,7 @@ from roost.cluster.agent.tasks import (
     Task,
     make_status,
 )
+from roost.core.aio import wait_event
 from roost.core.clock import Clock
 from roost.core.logs import kv
 
@@ -178,10 +179,7 @@ class Agent:
         while True:
             deadline = self.updates.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self.clock.monotonic())
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_event(self._wakeup, timeout)
             self._wakeup.clear()
             for update in self.updates.due():
                 log.debug("retrying status update", extra=kv(task=update.task_id))

@@ -152,8 +152,9 @@ def _subscribe(agent: Agent, ex: Executor, call: dict[str, Any]) -> Response:
 async def _events(agent: Agent, ex: Executor, stream: ExecutorStream) -> AsyncIterator[bytes]:
     try:
         while True:
-            try:
-                event = await asyncio.wait_for(stream.next(), HEARTBEAT_INTERVAL)
+            try:  # asyncio.timeout, not wait_for: a cancellation is never swallowed
+                async with asyncio.timeout(HEARTBEAT_INTERVAL):
+                    event = await stream.next()
             except TimeoutError:
                 event = {"type": "HEARTBEAT"}
             if event is None:

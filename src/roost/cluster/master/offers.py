@@ -8,21 +8,20 @@ One Offer per (agent, role) and one OFFERS event per framework per allocation ru
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 from roost.cluster.master.base import MasterBase
 from roost.cluster.master.model import Offer
 from roost.cluster.protocol import ref
+from roost.core.aio import wait_event
 
 
 class OfferHandling(MasterBase):
     async def allocation_loop(self) -> None:
         interval = self.config.allocation_interval
         while not self.stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._alloc_wakeup.wait(), timeout=interval)
+            await wait_event(self._alloc_wakeup, interval)
             self._alloc_wakeup.clear()
             if not self.stopping:
                 self.run_allocation()

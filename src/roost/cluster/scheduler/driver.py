@@ -36,6 +36,7 @@ from roost.cluster.scheduler.events import deliver, error_message, is_final, pay
 from roost.cluster.scheduler.reconciler import Reconciler
 from roost.cluster.scheduler.scheduler import Scheduler
 from roost.cluster.scheduler.watchdog import HeartbeatWatchdog
+from roost.core.aio import wait_event
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.core.logs import kv
 
@@ -301,8 +302,7 @@ class SchedulerDriver(SchedulerCalls):
                 log.warning("reconciliation failed", extra=kv(error=str(e)))
             deadline = self._reconciler.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     async def _close(self) -> None:
         if self._closed:

@@ -12,13 +12,13 @@ timeout, non-2xx) is counted (``send_failures``, ``spans_failed``) and its spans
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from typing import Any
 
 import httpx
 
+from roost.core.aio import wait_event
 from roost.rpc.stats.receiver import MetricsRegistry, StatsReceiver
 from roost.rpc.tracing import ids
 from roost.rpc.tracing.tracer import Endpoint, Span
@@ -120,8 +120,7 @@ class ZipkinExporter:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            await wait_event(self._wake, self.flush_interval)
             self._wake.clear()
             if self._closed:
                 return

@@ -1,0 +1,24 @@
+"""asyncio helpers that keep cancellation intact.
+
+On Python 3.11, ``asyncio.wait_for(event.wait(), t)`` returns normally when the task is
+cancelled in the same loop iteration as the event is set: the cancellation is swallowed. A
+background loop that waits like that and is cancelled at shutdown can then wait forever,
+with its canceller stuck in ``gather``. ``asyncio.timeout`` has no such race, so the waits
+here use it."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
+    """Wait until ``event`` is set (True) or ``timeout`` seconds pass (False; ``None`` waits
+    without limit). A cancellation always propagates."""
+    if event.is_set():
+        return True
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
