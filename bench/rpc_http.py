@@ -8,7 +8,8 @@ Each server runs in its own subprocess on uvloop, pinned to the last core when t
 two or more (the clients run in this process, on the other cores). Every client keeps
 ``--concurrency`` keep-alive connections busy with ``GET /`` (a 13-byte answer) for
 ``--duration`` seconds or ``--requests`` requests, whichever comes first, after a short
-warm-up. Prints a markdown table.
+warm-up. Prints a markdown table; the CPU columns are each process's CPU time (user + system)
+per request during the measured part, which the machine's noise moves far less than req/s.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ BODY = b"Hello, world!"
 PAIRS = {
     "roost → roost": ("roost", "roost"),
     "roost stack → roost stack": ("roost-stack", "roost-stack"),
+    "roost stack → roost": ("roost-stack", "roost"),
+    "roost → roost stack": ("roost", "roost-stack"),
     "aiohttp → aiohttp": ("aiohttp", "aiohttp"),
     "httpx → uvicorn": ("httpx", "uvicorn"),
     "roost → uvicorn": ("roost", "uvicorn"),
@@ -134,8 +137,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server_process(name: str, cpus: set[int] | None) -> Iterator[int]:
-    """Start one server subprocess; yield its port; kill its whole process group after."""
+def server_process(name: str, cpus: set[int] | None) -> Iterator[tuple[int, int]]:
+    """Start one server subprocess; yield its port and pid; kill its process group after."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", name, "--port", str(port)],
@@ -151,7 +154,7 @@ def server_process(name: str, cpus: set[int] | None) -> Iterator[int]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{name} server did not start")
             time.sleep(0.05)
-        yield port
+        yield port, proc.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -242,12 +245,24 @@ CLIENTS = {
 }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Result:
     requests: int
     errors: int
     seconds: float
     latencies_ns: list[int]
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+    def cpu_us(self, seconds: float) -> float:
+        return seconds / self.requests * 1e6 if self.requests else float("nan")
 
     def pct(self, p: float) -> float:
         data = sorted(self.latencies_ns)
@@ -281,10 +296,14 @@ async def drive(call: Call, concurrency: int, duration: float, limit: int) -> Re
     return Result(len(latencies), errors, time.perf_counter() - began, latencies)
 
 
-async def measure(client: str, port: int, args: argparse.Namespace) -> Result:
+async def measure(client: str, port: int, pid: int, args: argparse.Namespace) -> Result:
     async with CLIENTS[client](port, args.concurrency) as call:
         await drive(call, args.concurrency, args.warmup, 10**9)
-        return await drive(call, args.concurrency, args.duration, args.requests)
+        mine, theirs = time.process_time(), cpu_seconds(pid)
+        result = await drive(call, args.concurrency, args.duration, args.requests)
+        result.client_cpu = time.process_time() - mine
+        result.server_cpu = cpu_seconds(pid) - theirs
+        return result
 
 
 def main() -> None:
@@ -316,15 +335,19 @@ def main() -> None:
         + ","
         f" {args.concurrency} connections, {args.duration:g} s or {args.requests} requests per pair\n"
     )
-    print("| client → server | requests | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| client → server | requests | req/s | p50 ms | p99 ms | errors"
+        " | client CPU µs/req | server CPU µs/req |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.pairs.split(","):
         client, server = PAIRS[name.strip()]
-        with server_process(server, server_cpus) as port:
-            result = uvloop.run(measure(client, port, args))
+        with server_process(server, server_cpus) as (port, pid):
+            r = uvloop.run(measure(client, port, pid, args))
         print(
-            f"| {name} | {result.requests} | {result.requests / result.seconds:,.0f} |"
-            f" {result.pct(50):.2f} | {result.pct(99):.2f} | {result.errors} |",
+            f"| {name} | {r.requests} | {r.requests / r.seconds:,.0f} |"
+            f" {r.pct(50):.2f} | {r.pct(99):.2f} | {r.errors} |"
+            f" {r.cpu_us(r.client_cpu):.1f} | {r.cpu_us(r.server_cpu):.1f} |",
             flush=True,
         )
 

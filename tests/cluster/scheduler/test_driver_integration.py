@@ -158,11 +158,15 @@ async def test_command_task_runs_to_finished_and_updates_are_acknowledged(
     states = fw.states("echo-1")
     assert states.index("TASK_STARTING") < states.index("TASK_RUNNING")
     assert states.index("TASK_RUNNING") < states.index("TASK_FINISHED")
-    # The agent re-sends an update every 0.3 s until it is acknowledged: wait out a few
-    # retry periods, then every uuid must have arrived exactly once.
+    # The agent re-sends an update from 0.3 s (at most every 1 s) until it is acknowledged.
+    # Delivery is at least once: on a loaded machine an acknowledgement may take longer than
+    # 0.3 s and one re-send cross it. What the acknowledgements must do is stop the re-sends.
     await asyncio.sleep(1.5)
+    settled = len(fw.of("echo-1"))
+    await asyncio.sleep(2.5)  # past the longest retry period, twice
+    assert len(fw.of("echo-1")) == settled
     uuids = [u["uuid"] for u in fw.of("echo-1") if "uuid" in u]
-    assert len(uuids) == len(set(uuids)) >= 3
+    assert len(set(uuids)) >= 3
 
 
 async def test_without_acknowledgements_the_agent_keeps_resending(cluster: Cluster) -> None:
