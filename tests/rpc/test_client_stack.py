@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from typing import Any
 
 import pytest
@@ -19,11 +21,12 @@ from roost.rpc.client_stack import (
     Timer,
     build_client,
 )
+from roost.rpc.context import NS, Deadline, deadline_scope
 from roost.rpc.endpoints import Endpoint, EndpointSet, parse_endpoints
-from roost.rpc.errors import ConnectionFailed, RpcError
+from roost.rpc.errors import ConnectionFailed, DeadlineExceeded, RpcError
 from roost.rpc.service import ConstFactory, FnService
 from roost.rpc.stack import Params
-from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json, prometheus_text
 
 
 class Backends:
@@ -108,11 +111,12 @@ async def test_retries_resend_classified_failures_within_the_budget() -> None:
 
 def test_the_stacks_list_their_roles_top_first() -> None:
     assert CLIENT_STACK.roles == [
-        "Tracing",
+        "TraceInitializer",
         "Stats",
         "TotalTimeout",
         "Retries",
         "Requeues",
+        "Tracing",
         "NackAdmission",
         "LoadBalancer",
     ]
@@ -123,3 +127,73 @@ def test_the_stacks_list_their_roles_top_first() -> None:
 def test_an_unknown_balancer_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown load balancer 'fastest'"):
         LoadBalancing("fastest")
+
+
+class Hanging:
+    """Every call waits forever (until cancelled); counts the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def transport(self, endpoint: Endpoint) -> Any:
+        async def answer(req: str) -> str:
+            self.calls += 1
+            await asyncio.Event().wait()
+            return req
+
+        return ConstFactory(FnService(answer))
+
+
+async def test_a_cancelled_call_is_not_a_failure_of_the_endpoint() -> None:
+    registry, backends = MetricsRegistry(), Hanging()
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80"))
+    built = build_client(endpoints, backends.transport, params(registry))
+    for _ in range(10):  # the caller gives up each time (a total timeout, a client that left)
+        call = asyncio.create_task(built.service("x"))
+        await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    assert backends.calls == 10
+    assert flat_json(registry)["clnt/web/failure_accrual/removals"] == 0
+    assert built.balancer.available == 1
+
+
+async def test_an_expired_inherited_deadline_fails_before_sending_without_any_timeout() -> None:
+    registry, backends = MetricsRegistry(), Backends()
+    clock = ManualClock()
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80"))
+    p = params(registry).with_(Timer(clock, random.Random(7)), Retries(2))
+    built = build_client(endpoints, backends.transport, p)
+    now_ns = int(clock.time() * NS)
+    with deadline_scope(Deadline(now_ns - 2 * NS, now_ns - NS)), pytest.raises(DeadlineExceeded):
+        await built.service("x")
+    assert backends.calls == []  # nothing was sent, and nothing retried
+
+
+async def test_an_inherited_deadline_cancels_the_call_in_flight() -> None:
+    backends = Hanging()
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80"))
+    built = build_client(endpoints, backends.transport, Params([Label("web")]))
+    now_ns = time.time_ns()
+    with deadline_scope(Deadline(now_ns, now_ns + NS // 20)), pytest.raises(DeadlineExceeded):
+        async with asyncio.timeout(5):
+            await built.service("x")
+    assert backends.calls == 1
+
+
+def test_counts_are_exported_as_counters_and_the_requeue_histogram_exists() -> None:
+    registry = MetricsRegistry()
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80,10.0.0.2:80"))
+    build_client(endpoints, Backends().transport, params(registry))
+    text = prometheus_text(registry)
+    for name in (
+        "loadbalancer_adds",
+        "loadbalancer_updates",
+        "retries_requeues",
+        "retries_budget_exhausted",
+        "failure_accrual_removals",
+    ):
+        assert f"# TYPE clnt_{name}_total counter" in text, name
+    assert "# TYPE clnt_loadbalancer_size gauge" in text
+    assert "clnt_retries_requeues_per_request" in text

@@ -101,6 +101,24 @@ async def test_failure_accrual_and_pool_metrics_are_exported_per_client(
     await web.close()
 
 
+async def test_every_attempt_carries_its_own_span_id_in_one_trace(servers: list[Server]) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def nack_twice(req: Request) -> Response:
+        seen.append((req.headers["x-b3-traceid"], req.headers["x-b3-spanid"]))
+        if len(seen) <= 2:  # a NACK: the client requeues it
+            return Response(503, Headers([("finagle-http-nack", "1")]), b"")
+        return Response(200, Headers(), b"ok")
+
+    server = await start(servers, nack_twice)
+    web = client(server.address, label="web", nack_admission=False)
+    assert (await web(Request("GET", "/"))).status == 200
+    assert len(seen) == 3
+    assert len({trace for trace, _ in seen}) == 1  # one trace
+    assert len({span for _, span in seen}) == 3  # a span per attempt
+    await web.close()
+
+
 async def test_nacks_from_a_full_server_are_requeued_to_another(servers: list[Server]) -> None:
     reg = MetricsRegistry()
     release = asyncio.Event()

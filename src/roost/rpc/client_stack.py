@@ -24,6 +24,7 @@ requeue filter withdraws only) — each placement below carries its reason.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from roost.rpc.budget import Budget, RetryBudget
 from roost.rpc.checks import check_bool, check_int, check_label, check_seconds
 from roost.rpc.classifier import ResponseClass, ResponseClassifier, default_classifier
 from roost.rpc.endpoints import Endpoint, EndpointSet
+from roost.rpc.errors import Flags, RpcError
 from roost.rpc.loadbalancer import (
     Aperture,
     Balancer,
@@ -51,7 +53,7 @@ from roost.rpc.service import FactoryToService, Filter, FilteredFactory, Filtere
 from roost.rpc.stack import Module, Params, Stack
 from roost.rpc.stats import NullStatsReceiver, StatsReceiver
 from roost.rpc.stats_filter import StatsFilter
-from roost.rpc.timeouts import TimeoutFilter, TotalTimeoutFilter
+from roost.rpc.timeouts import DeadlineFilter, TimeoutFilter, TotalTimeoutFilter
 
 # -- params ------------------------------------------------------------------------------------
 
@@ -156,7 +158,11 @@ class NackAdmission:
 @dataclass(frozen=True)
 class Tracing:
     make: Callable[[], Filter[Any, Any, Any, Any]] | None = None
-    """A client tracing filter factory (protocol-specific; ``None`` = no tracing)."""
+    """A client tracing filter factory (protocol-specific; ``None`` = no tracing): one span
+    per attempt, under the retry filters."""
+    init: Callable[[], Filter[Any, Any, Any, Any]] | None = None
+    """The top of the stack: a root trace for a call made outside any trace, shared by its
+    attempts (``None`` = each attempt outside a trace starts its own)."""
 
 
 # -- modules -----------------------------------------------------------------------------------
@@ -164,6 +170,11 @@ class Tracing:
 
 def _maybe(filter: Filter[Any, Any, Any, Any] | None, below: Any) -> Any:
     return below if filter is None else FilteredService(filter, below)
+
+
+def _trace_init(p: Params, below: Any) -> Any:
+    init = p[Tracing].init
+    return _maybe(init() if init else None, below)
 
 
 def _tracing(p: Params, below: Any) -> Any:
@@ -176,8 +187,10 @@ def _stats(p: Params, below: Any) -> Any:
 
 
 def _total(p: Params, below: Any) -> Any:
-    seconds = p[TotalTimeout].seconds
-    return _maybe(TotalTimeoutFilter(seconds, p[Timer].clock) if seconds else None, below)
+    seconds, clock = p[TotalTimeout].seconds, p[Timer].clock
+    if seconds:
+        return FilteredService(TotalTimeoutFilter(seconds, clock), below)
+    return FilteredService(DeadlineFilter(clock), below)  # an inherited deadline still holds
 
 
 def _retries(p: Params, below: Any) -> Any:
@@ -230,7 +243,12 @@ def _budget(p: Params) -> Budget:
 
 CLIENT_STACK = Stack(
     [
-        Module("Tracing", "a span per call", _tracing, "first: the span covers everything"),
+        Module(
+            "TraceInitializer",
+            "a root trace for a call made outside one",
+            _trace_init,
+            "first: every attempt of the call joins that trace",
+        ),
         Module(
             "Stats",
             "requests, success, failures, latency, pending",
@@ -238,7 +256,13 @@ CLIENT_STACK = Stack(
             "above timeouts and retries: one logical request counted once, timeouts counted",
             (Label, Classification),
         ),
-        Module("TotalTimeout", "bounds the whole call", _total, "above retries", (TotalTimeout,)),
+        Module(
+            "TotalTimeout",
+            "bounds the whole call; else the inherited deadline alone",
+            _total,
+            "above retries: an expired call is not retried",
+            (TotalTimeout,),
+        ),
         Module(
             "Retries",
             "retries classified failures",
@@ -251,6 +275,13 @@ CLIENT_STACK = Stack(
             "resends what never reached a server",
             _requeues,
             "above the balancer: a requeue may go to another endpoint",
+        ),
+        Module(
+            "Tracing",
+            "a client span per attempt; ids written on the request",
+            _tracing,
+            "under retries and requeues: each attempt gets its own span id",
+            (Tracing,),
         ),
         Module(
             "NackAdmission",
@@ -272,6 +303,10 @@ CLIENT_STACK = Stack(
 
 def _accrual_outcome(classifier: ResponseClassifier[Any, Any]) -> Callable[[Any, object], Outcome]:
     def outcome(req: Any, result: object) -> Outcome:
+        if isinstance(result, asyncio.CancelledError) or (
+            isinstance(result, RpcError) and result.flags & Flags.INTERRUPTED
+        ):
+            return "ignorable"  # the caller gave up (a total timeout, a client that left)
         cls = classifier(req, result)
         if cls is ResponseClass.SUCCESS:
             return "success"
@@ -370,14 +405,23 @@ def _export(
     receiver: StatsReceiver, balancer: Balancer[Any], budget: Budget, retries: RetryStats
 ) -> None:
     lb = receiver.scope("loadbalancer")
-    for name in ("size", "available", "busy", "closed", "adds", "removes", "rebuilds", "panicked"):
+    for name in ("size", "available", "busy", "closed", "load"):
         lb.gauge(name, fn=_attr(balancer, name))
+    for name in ("adds", "removes", "updates", "rebuilds", "panicked"):
+        lb.gauge(name, fn=_attr(balancer, name), monotonic=True)
     lb.gauge("algorithm", balancer.algorithm, fn=lambda: 1.0)
+    if isinstance(balancer, Aperture):
+        lb.gauge("logical_aperture", fn=_attr(balancer, "aperture"))
+        lb.gauge("offered_load_ema", fn=lambda: balancer.band.offered_load_ema)
+        for name in ("widen", "narrow"):
+            lb.gauge(name, fn=_attr(balancer, name), monotonic=True)
     r = receiver.scope("retries")
     r.gauge("budget", fn=lambda: float(budget.balance))
-    for name in ("requeues", "budget_exhausted", "request_limit", "cannot_retry", "not_open"):
-        r.gauge(name, fn=_attr(retries, name))
-    r.gauge("retries", fn=lambda: float(retries.retries))
+    for name in ("requeues", "retries", "budget_exhausted", "request_limit", "cannot_retry"):
+        r.gauge(name, fn=_attr(retries, name), monotonic=True)
+    r.gauge("not_open", fn=_attr(retries, "not_open"), monotonic=True)
+    retries.requeues_histogram = r.stat("requeues_per_request")
+    retries.retries_histogram = r.stat("retries_per_request")
 
 
 def _attr(obj: object, name: str) -> Callable[[], float]:

@@ -32,6 +32,7 @@ from roost.rpc.classifier import ResponseClassifier, default_classifier
 from roost.rpc.context import attempt_scope
 from roost.rpc.errors import Flags, RpcError
 from roost.rpc.service import Filter, Rep, Req, Service, Status
+from roost.rpc.stats import Histogram
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -60,6 +61,22 @@ class RetryStats:
     """Histogram: number of requeues -> number of requests."""
     retries_per_request: Counter[int] = field(default_factory=Counter)
     """Histogram: number of retries -> number of requests."""
+    requeues_histogram: Histogram | None = None
+    """Where :meth:`requeued` also records (``retries/requeues_per_request``)."""
+    retries_histogram: Histogram | None = None
+    """Where :meth:`retried` also records (``retries/retries_per_request``)."""
+
+    def requeued(self, n: int) -> None:
+        """A request is done after ``n`` requeues."""
+        self.requeues_per_request[n] += 1
+        if self.requeues_histogram is not None:
+            self.requeues_histogram.add(n)
+
+    def retried(self, n: int) -> None:
+        """A request is done after ``n`` retries."""
+        self.retries_per_request[n] += 1
+        if self.retries_histogram is not None:
+            self.retries_histogram.add(n)
 
 
 def _streamed(req: object) -> bool:
@@ -130,7 +147,7 @@ class RequeueFilter(Filter[Req, Rep, Req, Rep]):
         # the common case: one attempt, no allocation beyond the answer
         if self.classifier(req, rep).is_success:
             self.budget.deposit()
-        self.stats.requeues_per_request[0] += 1
+        self.stats.requeued(0)
         return rep
 
     async def _requeue(
@@ -169,7 +186,7 @@ class RequeueFilter(Filter[Req, Rep, Req, Rep]):
                 self.budget.deposit()
             return outcome.get()
         finally:
-            self.stats.requeues_per_request[requeues] += 1
+            self.stats.requeued(requeues)
 
 
 class RetryFilter(Filter[Req, Rep, Req, Rep]):
@@ -218,7 +235,7 @@ class RetryFilter(Filter[Req, Rep, Req, Rep]):
                 retries += 1
                 self.stats.retries += 1
         finally:
-            self.stats.retries_per_request[retries] += 1
+            self.stats.retried(retries)
 
     def _next_delay(
         self, req: Req, outcome: _Outcome[Rep], retries: int, delays: Iterator[float]

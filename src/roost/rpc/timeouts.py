@@ -79,3 +79,29 @@ class TotalTimeoutFilter(TimeoutFilter[Req, Rep]):
 
     error = TotalTimeout
     what = "call"
+
+
+class DeadlineFilter(Filter[Req, Rep, Req, Rep]):
+    """Honour an inherited deadline where no timeout of our own is set (the place of
+    :class:`TotalTimeoutFilter` in a client without ``total_timeout``): a deadline already
+    past fails at once with :class:`~roost.rpc.errors.DeadlineExceeded` without calling the
+    service, and the call in flight is cancelled when the deadline comes."""
+
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
+
+    async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
+        inherited = current_deadline()
+        if inherited is None:
+            return await service(req)
+        left = (inherited.deadline_ns - int(self.clock.time() * NS)) / NS
+        if left <= 0:
+            raise DeadlineExceeded(f"deadline passed {-left:.3f} s before the call")
+        scope = asyncio.timeout(left)
+        try:
+            async with scope:
+                return await service(req)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise DeadlineExceeded(f"call reached its deadline after {left:.3f} s") from None

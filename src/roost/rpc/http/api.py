@@ -105,7 +105,8 @@ def client(
 ) -> HttpClient:
     """A client of ``dest``: ``"host:port,host:port"`` or an :class:`EndpointSet` fed by
     discovery. Stats go to ``stats`` (default: the process registry) as ``clnt/<label>/…``."""
-    from roost.rpc.tracing import ClientTracingFilter, Tracer  # tracing imports http.message
+    # tracing imports http.message
+    from roost.rpc.tracing import ClientTracingFilter, TraceInitializerFilter, Tracer
 
     endpoints = dest if isinstance(dest, EndpointSet) else EndpointSet(parse_endpoints(dest))
     pool_config = pool or PoolConfig()
@@ -121,7 +122,7 @@ def client(
             Retries(retries, retry_backoff),
             LoadBalancing(balancer),
             NackAdmission(nack_admission),
-            Tracing(lambda: ClientTracingFilter(trace)),
+            Tracing(lambda: ClientTracingFilter(trace), lambda: TraceInitializerFilter(trace)),
         ]
     )
     if not failure_accrual:

@@ -154,7 +154,11 @@ def prometheus_text(registry: MetricsRegistry, *, prefix: str = "") -> str:
             family(f"{metric}_total", "counter").append(f"{_fmt_labels(labels)} {m.value}")
         elif isinstance(m, Gauge):
             value = _gauge_value(m)
-            if value is not None:
+            if value is None:
+                continue
+            if m.monotonic:
+                family(f"{metric}_total", "counter").append(f"{_fmt_labels(labels)} {int(value)}")
+            else:
                 family(metric, "gauge").append(f"{_fmt_labels(labels)} {_fmt_value(value)}")
         else:
             family(metric, "summary").extend(_summary_lines(m, labels))

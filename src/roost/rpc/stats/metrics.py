@@ -23,23 +23,29 @@ class Counter:
 
 
 class Gauge:
-    """An instantaneous value read from ``fn`` when exported (``pending``, ``pool_size``).
+    """An instantaneous value read from ``fn`` when exported (``pending``, ``pool_size``) —
+    or, ``monotonic``, a count an object keeps itself (``loadbalancer/adds``), exported as a
+    counter.
 
     Registering a gauge again under the same name replaces its function (the newest owner
     wins); :meth:`remove` takes it off the registry when its owner goes away.
     """
 
-    __slots__ = ("_remove", "fn", "name")
+    __slots__ = ("_remove", "fn", "monotonic", "name")
 
     def __init__(
         self,
         name: str,
         fn: Callable[[], float],
         remove: Callable[[Gauge], None] | None = None,
+        *,
+        monotonic: bool = False,
     ) -> None:
         self.name = name
         self.fn = fn
         self._remove = remove
+        self.monotonic = monotonic
+        """A count kept elsewhere that only grows: exported as a counter, not a gauge."""
 
     @property
     def value(self) -> float:

@@ -45,9 +45,12 @@ class MetricsRegistry:
     def stat(self, name: str) -> Histogram:
         return self._get_or_create(name, Histogram, lambda: Histogram(name))
 
-    def gauge(self, name: str, fn: Callable[[], float]) -> Gauge:
-        gauge = self._get_or_create(name, Gauge, lambda: Gauge(name, fn, self._remove_gauge))
+    def gauge(self, name: str, fn: Callable[[], float], *, monotonic: bool = False) -> Gauge:
+        gauge = self._get_or_create(
+            name, Gauge, lambda: Gauge(name, fn, self._remove_gauge, monotonic=monotonic)
+        )
         gauge.fn = fn
+        gauge.monotonic = monotonic
         return gauge
 
     def _remove_gauge(self, gauge: Gauge) -> None:
@@ -100,10 +103,14 @@ class StatsReceiver:
         return self.registry.stat(self._name(name))
 
     def gauge(
-        self, *name: str | Callable[[], float], fn: Callable[[], float] | None = None
+        self,
+        *name: str | Callable[[], float],
+        fn: Callable[[], float] | None = None,
+        monotonic: bool = False,
     ) -> Gauge:
         """``gauge("pending", fn=lambda: n)`` or Finagle-like ``gauge("pending", lambda: n)``:
-        the function may be the last positional argument or ``fn=``."""
+        the function may be the last positional argument or ``fn=``. ``monotonic``: a count
+        that only grows, exported as a counter."""
         if fn is None and name and callable(name[-1]):
             fn, name = name[-1], name[:-1]
         if fn is None:
@@ -111,7 +118,7 @@ class StatsReceiver:
         parts = tuple(p for p in name if isinstance(p, str))
         if len(parts) != len(name):
             raise TypeError("gauge() name segments must be strings")
-        return self.registry.gauge(self._name(parts), fn)
+        return self.registry.gauge(self._name(parts), fn, monotonic=monotonic)
 
     def __repr__(self) -> str:
         return f"StatsReceiver({self.prefix!r})"
@@ -132,7 +139,10 @@ class NullStatsReceiver(StatsReceiver):
         return _NullHistogram("/".join(name))
 
     def gauge(
-        self, *name: str | Callable[[], float], fn: Callable[[], float] | None = None
+        self,
+        *name: str | Callable[[], float],
+        fn: Callable[[], float] | None = None,
+        monotonic: bool = False,
     ) -> Gauge:
         if fn is None and name and callable(name[-1]):
             fn = name[-1]

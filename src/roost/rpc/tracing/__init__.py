@@ -11,7 +11,11 @@ from roost.rpc.tracing.codec import (
     to_b3_single,
     to_ctx_header,
 )
-from roost.rpc.tracing.filter import ClientTracingFilter, ServerTracingFilter
+from roost.rpc.tracing.filter import (
+    ClientTracingFilter,
+    ServerTracingFilter,
+    TraceInitializerFilter,
+)
 from roost.rpc.tracing.tracer import CLIENT, SERVER, Endpoint, MemorySink, Span, SpanSink, Tracer
 from roost.rpc.tracing.zipkin import ZipkinExporter, span_json
 
@@ -24,6 +28,7 @@ __all__ = [
     "ServerTracingFilter",
     "Span",
     "SpanSink",
+    "TraceInitializerFilter",
     "Tracer",
     "ZipkinExporter",
     "extract",

@@ -127,3 +127,19 @@ class ClientTracingFilter(_TracingFilter):
             with trace_scope(trace):  # nothing will record this span: only propagate the ids
                 return await service(req)
         return await self._traced(trace, req, service, False)
+
+
+class TraceInitializerFilter(Filter[Request, Response, Request, Response]):
+    """The top of a client stack (Finagle ``TraceInitializerFilter``): a call made outside any
+    trace gets its root trace here, so the attempts below — each a child span made by a
+    :class:`ClientTracingFilter` under the retry filters — share one trace id. Inside a
+    trace it adds nothing."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    async def __call__(self, req: Request, service: Service[Request, Response]) -> Response:
+        if current_trace() is not None:
+            return await service(req)
+        with trace_scope(self.tracer.new_trace(sampled=True)):
+            return await service(req)
