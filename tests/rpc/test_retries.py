@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ from roost.rpc.errors import (
     RpcError,
 )
 from roost.rpc.http.message import Request, Response
-from roost.rpc.retries import RequeueFilter, RetryFilter, RetryStats
+from roost.rpc.retries import RequeueFilter, RetryFilter, RetryPolicy, RetryStats
 from roost.rpc.service import FnService, ServiceBase, Status
 
 
@@ -245,7 +246,7 @@ async def test_retry_filter_deposits_once_per_logical_request_before_dispatch() 
 
 async def test_retry_filter_stops_at_max_retries() -> None:
     backend = Backend(always=ConnectionFailed)
-    f: RetryFilter[object, str] = RetryFilter(budget=budget(), max_retries=3)
+    f: RetryFilter[object, str] = RetryFilter(RetryPolicy(3), budget=budget())
     with pytest.raises(ConnectionFailed) as info:
         await f.and_then(backend)("req")
     assert backend.calls == 4
@@ -256,7 +257,7 @@ async def test_retry_filter_stops_at_max_retries() -> None:
 async def test_retry_filter_stops_when_the_budget_is_exhausted_and_flags_the_failure() -> None:
     b = budget(ttl=1.0, min_retries_per_sec=1, percent_can_retry=0.0)  # exactly one retry
     backend = Backend(always=ConnectionFailed)
-    f: RetryFilter[object, str] = RetryFilter(budget=b, max_retries=10)
+    f: RetryFilter[object, str] = RetryFilter(RetryPolicy(10), budget=b)
     with pytest.raises(ConnectionFailed) as info:
         await f.and_then(backend)("req")
     assert backend.calls == 2
@@ -271,7 +272,7 @@ async def test_retry_filter_retries_responses_the_classifier_calls_retryable() -
     async def flaky(req: Request) -> Response:
         return Response(status=next(answers))
 
-    f = RetryFilter[Request, Response](retryable_read_5xx, budget(), const(0.0), 5)
+    f = RetryFilter[Request, Response](RetryPolicy(5), retryable_read_5xx, budget(), const(0.0))
     rep = await f.and_then(FnService(flaky))(Request(method="GET"))
     assert rep.status == 200
     assert f.stats.retries == 2
@@ -289,7 +290,7 @@ async def test_an_exhausted_budget_returns_the_retryable_response() -> None:
     async def down(req: Request) -> Response:
         return Response(status=503)
 
-    f = RetryFilter[Request, Response](retryable_read_5xx, RetryBudget.empty(), max_retries=5)
+    f = RetryFilter[Request, Response](RetryPolicy(5), retryable_read_5xx, RetryBudget.empty())
     rep = await f.and_then(FnService(down))(Request())
     assert rep.status == 503
     assert f.stats.budget_exhausted == 1
@@ -299,7 +300,7 @@ async def test_retry_filter_sleeps_the_backoff_between_tries() -> None:
     sleeps = Sleeps()
     backend = Backend(always=ConnectionFailed)
     f: RetryFilter[object, str] = RetryFilter(
-        budget=budget(), backoff=exponential(0.1, 2), max_retries=3, sleep=sleeps
+        RetryPolicy(3), budget=budget(), backoff=exponential(0.1, 2), sleep=sleeps
     )
     with pytest.raises(ConnectionFailed):
         await f.and_then(backend)("req")
@@ -312,7 +313,7 @@ async def test_retry_filter_sleeps_the_backoff_between_tries() -> None:
 async def test_a_finite_backoff_ends_retrying() -> None:
     backend = Backend(always=ConnectionFailed)
     f: RetryFilter[object, str] = RetryFilter(
-        budget=budget(), backoff=[0.0], max_retries=5, sleep=Sleeps()
+        RetryPolicy(5), budget=budget(), backoff=[0.0], sleep=Sleeps()
     )
     with pytest.raises(ConnectionFailed):
         await f.and_then(backend)("req")
@@ -332,7 +333,7 @@ async def test_timeouts_are_retried_when_the_classifier_says_so() -> None:
         return ResponseClass.failed(isinstance(result, RpcError))
 
     backend = Backend([RequestTimeout()])
-    f: RetryFilter[object, str] = RetryFilter(timeouts_retryable, budget())
+    f: RetryFilter[object, str] = RetryFilter(classifier=timeouts_retryable, budget=budget())
     assert await f.and_then(backend)("req") == "ok"
     assert backend.calls == 2
 
@@ -345,7 +346,7 @@ async def test_interrupted_and_non_retryable_failures_are_never_retried(error: R
         return ResponseClass.RETRYABLE_FAILURE
 
     backend = Backend([error])
-    f: RetryFilter[object, str] = RetryFilter(everything_retryable, budget())
+    f: RetryFilter[object, str] = RetryFilter(classifier=everything_retryable, budget=budget())
     with pytest.raises(type(error)):
         await f.and_then(backend)("req")
     assert backend.calls == 1
@@ -393,9 +394,18 @@ async def test_a_requeue_filter_under_a_retry_filter_shares_one_deposit() -> Non
     assert b.balance == 1000 - 1  # one deposit (retry filter), one withdrawal (requeue)
 
 
-def test_retry_filter_refuses_negative_max_retries() -> None:
-    with pytest.raises(ValueError, match="max_retries must be at least 0, got -1"):
-        RetryFilter(max_retries=-1)
+def test_retry_policy_refuses_negative_max_retries() -> None:
+    with pytest.raises(ValueError, match=r"RetryPolicy\.max_retries must be at least 0, got -1"):
+        RetryPolicy(-1)
+    with pytest.raises(ValueError, match="at least 1 try"):
+        RetryPolicy.tries(0)
+
+
+def test_retry_policy_tries_uses_finagles_default_backoff() -> None:
+    policy = RetryPolicy.tries(3)
+    assert policy.max_retries == 2
+    delays = list(itertools.islice(iter(policy.backoff), 50))
+    assert all(0.005 <= d <= 0.2 for d in delays)  # decorrelated jittered 5 ms .. 200 ms
 
 
 # --- the retry storm ----------------------------------------------------------------------
@@ -434,7 +444,7 @@ async def run_storm(
 
 async def test_retry_storm_is_bounded_by_the_budget() -> None:
     sent, seen = await run_storm(
-        lambda clock: RetryFilter(budget=RetryBudget(clock=clock), max_retries=3)
+        lambda clock: RetryFilter(RetryPolicy(3), budget=RetryBudget(clock=clock))
     )
     assert sent == 6000
     # at most 20 % of the requests plus the floor of 10 retries/s
@@ -444,5 +454,5 @@ async def test_retry_storm_is_bounded_by_the_budget() -> None:
 
 
 async def test_naive_retries_quadruple_the_load_of_a_failing_backend() -> None:
-    sent, seen = await run_storm(lambda clock: RetryFilter(budget=Unlimited(), max_retries=3))
+    sent, seen = await run_storm(lambda clock: RetryFilter(RetryPolicy(3), budget=Unlimited()))
     assert seen == 4 * sent == 24_000

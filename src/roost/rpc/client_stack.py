@@ -48,7 +48,7 @@ from roost.rpc.loadbalancer import (
     P2CPeakEwma,
     RoundRobin,
 )
-from roost.rpc.retries import RequeueFilter, RetryFilter, RetryStats
+from roost.rpc.retries import RequeueFilter, RetryFilter, RetryPolicy, RetryStats
 from roost.rpc.service import FactoryToService, Filter, FilteredFactory, FilteredService
 from roost.rpc.stack import Module, Params, Stack
 from roost.rpc.stats import NullStatsReceiver, StatsReceiver
@@ -200,7 +200,12 @@ def _retries(p: Params, below: Any) -> Any:
     backoff = r.backoff or decorrelated_jittered(0.005, 0.2, rng=p[Timer].rng)
     stats = p[RetryStatsParam].stats
     return FilteredService(
-        RetryFilter(p[Classification].classifier, _budget(p), backoff, r.max_retries, stats=stats),
+        RetryFilter(
+            RetryPolicy(r.max_retries, backoff),
+            p[Classification].classifier,
+            _budget(p),
+            stats=stats,
+        ),
         below,
     )
 

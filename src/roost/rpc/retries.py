@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, cast
 
-from roost.rpc.backoff import const
+from roost.rpc.backoff import const, decorrelated_jittered
 from roost.rpc.budget import Budget, RetryBudget
 from roost.rpc.classifier import ResponseClassifier, default_classifier
 from roost.rpc.context import attempt_scope
@@ -189,11 +189,37 @@ class RequeueFilter(Filter[Req, Rep, Req, Rep]):
             self.stats.requeued(requeues)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How much to retry (Finagle ``RetryPolicy``): at most ``max_retries`` retries per
+    request, ``backoff`` between them. What is retried is the classifier's call."""
+
+    max_retries: int = 3
+    backoff: Iterable[float] = const(0.0)
+    """Re-iterable delays (a :class:`~roost.rpc.backoff.Backoff` or a list); a finite one
+    also ends retrying."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise TypeError(f"RetryPolicy.max_retries must be an integer, got {self.max_retries!r}")
+        if self.max_retries < 0:
+            raise ValueError(f"RetryPolicy.max_retries must be at least 0, got {self.max_retries}")
+
+    @classmethod
+    def tries(cls, n: int, backoff: Iterable[float] | None = None) -> RetryPolicy:
+        """``n`` tries in all (``n - 1`` retries), by default ``decorrelated_jittered(5 ms,
+        200 ms)`` apart, as Finagle's ``RetryPolicy.tries``."""
+        if n < 1:
+            raise ValueError(f"RetryPolicy.tries needs at least 1 try, got {n}")
+        return cls(n - 1, decorrelated_jittered(0.005, 0.2) if backoff is None else backoff)
+
+
 class RetryFilter(Filter[Req, Rep, Req, Rep]):
-    """Retry what ``classifier`` calls a retryable failure, after each delay of ``backoff``,
-    at most ``max_retries`` times per request and while ``budget`` allows (Finagle
-    ``RetryFilter`` with a ``RetryBudget``; Linkerd ``retries``). Try ``n`` runs under
-    ``attempt_scope(n)`` (0 for the first).
+    """``RetryFilter(policy, classifier, budget, backoff)``: retry what ``classifier`` calls
+    a retryable failure, at most ``policy.max_retries`` times per request, while ``budget``
+    allows, after each delay of ``backoff`` (default: the policy's) — Finagle ``RetryFilter``
+    with a ``RetryBudget``; Linkerd ``retries``. Try ``n`` runs under ``attempt_scope(n)``
+    (0 for the first).
 
     ``backoff`` is iterated afresh for each request, so it must be re-iterable (a
     :class:`~roost.rpc.backoff.Backoff` or a list, not a generator); a finite one also ends
@@ -202,20 +228,20 @@ class RetryFilter(Filter[Req, Rep, Req, Rep]):
 
     def __init__(
         self,
+        policy: RetryPolicy | None = None,
         classifier: ResponseClassifier[Req, Rep] = default_classifier,
         budget: Budget | None = None,
-        backoff: Iterable[float] = const(0.0),
-        max_retries: int = 3,
+        backoff: Iterable[float] | None = None,
         *,
         sleep: Sleep = asyncio.sleep,
         stats: RetryStats | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be at least 0, got {max_retries!r}")
+        policy = RetryPolicy() if policy is None else policy
+        self.policy = policy
         self.classifier = classifier
         self.budget: Budget = RetryBudget() if budget is None else budget
-        self.backoff = backoff
-        self.max_retries = max_retries
+        self.backoff = policy.backoff if backoff is None else backoff
+        self.max_retries = policy.max_retries
         self.sleep = sleep
         self.stats = stats if stats is not None else RetryStats()
 
