@@ -33,6 +33,19 @@ async def test_a_request_line_over_4_kb_is_414(server: Server) -> None:
     assert b"Connection: close\r\n" in answer and answer.endswith(b"\r\n\r\nURI Too Long\n")
 
 
+@pytest.mark.parametrize(("length", "refused"), [(4096, False), (4097, True)])
+async def test_the_request_line_limit_counts_method_url_and_version(
+    server: Server, length: int, refused: bool
+) -> None:
+    line = b"GET /" + b"a" * (length - len(b"GET / HTTP/1.1")) + b" HTTP/1.1"
+    assert len(line) == length
+    raw = await Raw.open(server)
+    await raw.send(line + b"\r\nConnection: close\r\n\r\n")
+    answer = await raw.read_to_eof()
+    await raw.close()
+    assert answer.startswith(b"HTTP/1.1 414") is refused
+
+
 async def test_headers_over_8_kb_are_431(server: Server) -> None:
     headers = b"".join(b"x-h%d: %s\r\n" % (i, b"v" * 100) for i in range(100))
     answer = await _answer_then_still_serving(server, b"GET / HTTP/1.1\r\n" + headers + b"\r\n")

@@ -53,6 +53,7 @@ _READ, _WRITE = 0, 1  # timer slots
 _NONE, _IDLE, _HEAD, _BODY, _LINGER = range(5)  # what the read deadline stands for
 _BODY_FULL, _QUEUE_FULL, _STOPPED, _CONTINUE = 1, 2, 4, 8  # why reading is paused
 LINGER_SECONDS = 2.0
+_LINE_EXTRA = len("  HTTP/1.1")  # the two spaces and the version around the url
 
 
 class ServerConnection(asyncio.Protocol):
@@ -184,7 +185,9 @@ class ServerConnection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self._url += url
         self._head_size += len(url)
-        if len(self._url) > self.config.max_request_line:
+        # the whole request line counts: "<method> <url> HTTP/1.1" (Netty's initial line)
+        line = len(self._parser.get_method()) + len(self._url) + _LINE_EXTRA
+        if line > self.config.max_request_line:
             raise Refusal(414, "URI Too Long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
