@@ -73,3 +73,20 @@ async def test_an_unhealthy_process_answers_503() -> None:
         assert (await request(admin.address, Request("GET", "/health"))).status == 503
     finally:
         await admin.close(grace=0.2)
+
+
+async def test_the_stacks_are_printed_for_the_admin_page() -> None:
+    admin = await serve("127.0.0.1:0", admin_service(MetricsRegistry()), label="admin")
+    try:
+        rep = await request(admin.address, Request("GET", "/admin/stacks.json"))
+        stacks = json.loads(rep.body)
+    finally:
+        await admin.close(grace=0.2)
+    assert rep.status == 200
+    client_roles = [m["role"] for m in stacks["client"]]
+    assert client_roles[0] == "TraceInitializer" and client_roles[-1] == "LoadBalancer"
+    assert [m["role"] for m in stacks["endpoint"]] == ["FailureAccrual", "RequestTimeout"]
+    assert "ConcurrencyLimit" in [m["role"] for m in stacks["server"]]
+    assert all(m["reason"] and m["description"] for m in stacks["client"])
+    timeout = next(m for m in stacks["client"] if m["role"] == "TotalTimeout")
+    assert timeout["params"] == {"TotalTimeout": "TotalTimeout(seconds=None)"}

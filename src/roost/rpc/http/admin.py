@@ -10,6 +10,9 @@
 ``GET /admin/metrics.json``           flat Finagle-style JSON (``"clnt/web/requests": 3``)
 ``GET /admin/metrics/tree.json``      the same metrics as a nested tree
 ``GET /health``, ``GET /admin/ping``  ``200 OK`` while the process serves
+``GET /admin/stacks.json``            the client, endpoint and server stacks: each
+                                      module's role, description, placement reason
+                                      and parameters, top first
 ====================================  ===========================================
 
 Anything else is 404; a method other than GET/HEAD is 405.
@@ -18,10 +21,11 @@ Anything else is 404; a method other than GET/HEAD is 405.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from roost.rpc.http.message import Headers, Request, Response
 from roost.rpc.service import FnService
+from roost.rpc.stack import Params, Stack
 from roost.rpc.stats import DEFAULT_REGISTRY, MetricsRegistry, flat_json, prometheus_text, tree_json
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
@@ -39,10 +43,13 @@ def admin_service(
     registry: MetricsRegistry | None = None,
     *,
     healthy: Callable[[], bool] = lambda: True,
+    stacks: Mapping[str, tuple[Stack, Params]] | None = None,
 ) -> FnService[Request, Response]:
-    """Serve ``registry``'s metrics (default: the process registry) and a health check;
+    """Serve ``registry``'s metrics (default: the process registry), a health check and the
+    stacks (default: roost.rpc's client, endpoint and server stacks with default params);
     ``healthy()`` false answers ``/health`` with 503."""
     reg = DEFAULT_REGISTRY if registry is None else registry
+    shown = _default_stacks() if stacks is None else stacks
 
     async def handle(req: Request) -> Response:
         if req.method not in ("GET", "HEAD"):
@@ -56,8 +63,21 @@ def admin_service(
             return _json(flat_json(reg))
         if path == "/admin/metrics/tree.json":
             return _json(tree_json(reg))
+        if path == "/admin/stacks.json":
+            return _json({name: stack.describe(p) for name, (stack, p) in shown.items()})
         if path in ("/health", "/admin/ping"):
             return _text(200, "OK\n") if healthy() else _text(503, "unhealthy\n")
         return _text(404, f"no such admin page: {path}\n")
 
     return FnService(handle)
+
+
+def _default_stacks() -> dict[str, tuple[Stack, Params]]:
+    from roost.rpc.client_stack import CLIENT_STACK, ENDPOINT_STACK
+    from roost.rpc.server_stack import SERVER_STACK
+
+    return {
+        "client": (CLIENT_STACK, Params()),
+        "endpoint": (ENDPOINT_STACK, Params()),
+        "server": (SERVER_STACK, Params()),
+    }
