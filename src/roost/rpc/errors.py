@@ -18,6 +18,12 @@ Retryability is a flag on the failure, not a class (Finagle ``FailureFlags``)::
 
 ``OSError`` and ``TimeoutError`` never escape the library: :func:`translate` maps them at the
 boundary (the transport), knowing whether the request was already written.
+
+A caller giving up is asyncio's own ``CancelledError``, which the library lets through as is
+(turning it into an exception would break ``asyncio.timeout`` and task cancellation): it
+plays Finagle's *Interrupted* role everywhere — never requeued or retried, ignorable for
+failure accrual. :class:`Interrupted` is for code that must report an interruption as a
+value (a service answering for a request its client abandoned).
 """
 
 from __future__ import annotations
