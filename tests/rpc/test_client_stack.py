@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from roost.core.clock import ManualClock
+from roost.rpc.backoff import const
 from roost.rpc.client_stack import (
     CLIENT_STACK,
     ENDPOINT_STACK,
+    FailureAccrual,
     Label,
     LoadBalancing,
     NackAdmission,
@@ -197,3 +199,31 @@ def test_counts_are_exported_as_counters_and_the_requeue_histogram_exists() -> N
         assert f"# TYPE clnt_{name}_total counter" in text, name
     assert "# TYPE clnt_loadbalancer_size gauge" in text
     assert "clnt_retries_requeues_per_request" in text
+
+
+async def test_a_retry_storm_through_the_whole_client_is_bounded_by_the_shared_budget() -> None:
+    # retries and requeues both resend a retryable failure; they share the client's one budget
+    registry, clock = MetricsRegistry(), ManualClock()
+    calls = 0
+
+    def refusing(endpoint: Endpoint) -> Any:
+        async def answer(req: str) -> str:
+            nonlocal calls
+            calls += 1
+            raise ConnectionFailed("refused")  # a fresh failure each time, as a transport's
+
+        return ConstFactory(FnService(answer))
+
+    endpoints = EndpointSet(parse_endpoints("10.0.0.1:80"))
+    p = params(registry).with_(
+        Timer(clock, random.Random(7)), Retries(3, const(0.0)), FailureAccrual(None)
+    )
+    client = build_client(endpoints, refusing, p).service
+    sent = 0
+    for _ in range(60 * 100):  # 100 requests/s for 60 virtual seconds
+        with pytest.raises(ConnectionFailed):
+            await client("x")
+        sent += 1
+        clock.advance(0.01)
+    assert calls <= 1.2 * sent + 10 * 60
+    assert calls >= 1.2 * sent  # the allowance is used, not starved (naive: 4x)
