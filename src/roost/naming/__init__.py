@@ -4,10 +4,15 @@
 ``dtab.lookup(path)`` is one rewrite step. See ``docs/naming.md``.
 """
 
+from roost.naming.addr import Addr, Address
+from roost.naming.binding import Interpreter, bind, mount
 from roost.naming.dtab import ANY, EMPTY_DTAB, FAIL_DTAB, Dentry, Dtab, Prefix
 from roost.naming.errors import MaxDepthExceeded, NamingError, NamingSyntaxError
+from roost.naming.name import BoundName
+from roost.naming.namer import GLOBAL, Namer, NamerNotFound, register_namer
 from roost.naming.path import EMPTY_PATH, Path
 from roost.naming.tree import EMPTY, FAIL, NEG, Alt, Leaf, NameTree, Union, Weighted
+from roost.naming.var import Var
 
 __all__ = [
     "ANY",
@@ -16,17 +21,28 @@ __all__ = [
     "EMPTY_PATH",
     "FAIL",
     "FAIL_DTAB",
+    "GLOBAL",
     "NEG",
+    "Addr",
+    "Address",
     "Alt",
+    "BoundName",
     "Dentry",
     "Dtab",
+    "Interpreter",
     "Leaf",
     "MaxDepthExceeded",
     "NameTree",
+    "Namer",
+    "NamerNotFound",
     "NamingError",
     "NamingSyntaxError",
     "Path",
     "Prefix",
     "Union",
+    "Var",
     "Weighted",
+    "bind",
+    "mount",
+    "register_namer",
 ]

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from roost.naming.path import Path
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)
 U = TypeVar("U")
 
 DEFAULT_WEIGHT = 1.0
