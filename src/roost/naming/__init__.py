@@ -11,6 +11,7 @@ from roost.naming.errors import MaxDepthExceeded, NamingError, NamingSyntaxError
 from roost.naming.name import BoundName
 from roost.naming.namer import GLOBAL, Namer, NamerNotFound, register_namer
 from roost.naming.path import EMPTY_PATH, Path
+from roost.naming.rewriting import RewritingNamer  # registers /$/io.buoyant.*
 from roost.naming.tree import EMPTY, FAIL, NEG, Alt, Leaf, NameTree, Union, Weighted
 from roost.naming.var import Var
 
@@ -39,6 +40,7 @@ __all__ = [
     "NamingSyntaxError",
     "Path",
     "Prefix",
+    "RewritingNamer",
     "Union",
     "Var",
     "Weighted",
