@@ -6,6 +6,7 @@
 
 from roost.naming.addr import Addr, Address
 from roost.naming.binding import Interpreter, bind, mount
+from roost.naming.delegate import Node, delegate
 from roost.naming.dtab import ANY, EMPTY_DTAB, FAIL_DTAB, Dentry, Dtab, Prefix
 from roost.naming.errors import MaxDepthExceeded, NamingError, NamingSyntaxError
 from roost.naming.name import BoundName
@@ -38,6 +39,7 @@ __all__ = [
     "NamerNotFound",
     "NamingError",
     "NamingSyntaxError",
+    "Node",
     "Path",
     "Prefix",
     "RewritingNamer",
@@ -45,6 +47,7 @@ __all__ = [
     "Var",
     "Weighted",
     "bind",
+    "delegate",
     "mount",
     "register_namer",
 ]
