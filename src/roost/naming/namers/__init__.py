@@ -1,0 +1,5 @@
+"""Configured namers (Linkerd's ``namers:``), each mounted at ``/#/<prefix>``."""
+
+from roost.naming.namers.fs import FsNamer, parse_endpoints
+
+__all__ = ["FsNamer", "parse_endpoints"]
