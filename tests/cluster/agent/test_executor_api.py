@@ -387,6 +387,8 @@ async def test_executor_exit_fails_the_tasks_it_never_finished(
         failed = await master.wait_for_update("t7", "TASK_FAILED")
     assert failed["reason"] == "REASON_EXECUTOR_TERMINATED"
     assert failed["source"] == "SOURCE_AGENT"
+    # the two are separate calls to the master: the update may arrive first
+    await master.eventually(lambda: bool(master.calls_of("EXECUTOR_EXITED")))
     exited = master.calls_of("EXECUTOR_EXITED")[0]["executor_exited"]
     assert exited["status"] == signal.SIGKILL
     await master.eventually(lambda: not agent.agent.frameworks)
