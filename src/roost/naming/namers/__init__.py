@@ -2,5 +2,6 @@
 
 from roost.naming.namers.dnssrv import DnsSrvNamer
 from roost.naming.namers.fs import FsNamer, parse_endpoints
+from roost.naming.namers.marathon import MarathonNamer
 
-__all__ = ["DnsSrvNamer", "FsNamer", "parse_endpoints"]
+__all__ = ["DnsSrvNamer", "FsNamer", "MarathonNamer", "parse_endpoints"]
