@@ -24,13 +24,14 @@ ANY = None
 class Prefix:
     """A dentry's left side: labels and ``*`` wildcards (``None``)."""
 
-    __slots__ = ("elems",)
+    __slots__ = ("_plain", "elems")
 
     def __init__(self, elems: Iterable[bytes | None] = ()) -> None:
         self.elems: tuple[bytes | None, ...] = tuple(elems)
         for e in self.elems:
             if e is not ANY and (not isinstance(e, bytes) or not e):
                 raise ValueError(f"a prefix element is a non-empty label or ANY, not {e!r}")
+        self._plain = ANY not in self.elems
 
     @classmethod
     def read(cls, text: str) -> Prefix:
@@ -43,10 +44,12 @@ class Prefix:
         return "/" + "/".join("*" if e is ANY else show_label(e) for e in self.elems)
 
     def matches(self, path: Path) -> bool:
-        elems = path.elems
-        if len(self.elems) > len(elems):
+        mine, elems = self.elems, path.elems
+        if len(mine) > len(elems):
             return False
-        return all(e is ANY or e == elems[i] for i, e in enumerate(self.elems))
+        if self._plain:  # no wildcard: one tuple comparison, in C
+            return elems[: len(mine)] == mine
+        return all(e is ANY or e == x for e, x in zip(mine, elems, strict=False))
 
     def __len__(self) -> int:
         return len(self.elems)

@@ -43,6 +43,14 @@ class Path:
         raise AttributeError("Path is immutable")
 
     @classmethod
+    def _trusted(cls, elems: tuple[bytes, ...]) -> Path:
+        """A path of labels already known to be valid (slices and sums of paths)."""
+        p = object.__new__(cls)
+        object.__setattr__(p, "elems", elems)
+        object.__setattr__(p, "_hash", hash(elems))
+        return p
+
+    @classmethod
     def of(cls, *labels: str | bytes) -> Path:
         """``Path.of("s", "users")`` is ``/s/users`` (str labels are UTF-8 encoded)."""
         return cls(x.encode() if isinstance(x, str) else x for x in labels)
@@ -70,10 +78,10 @@ class Path:
         return n <= len(self.elems) and self.elems[:n] == prefix.elems
 
     def take(self, n: int) -> Path:
-        return Path(self.elems[:n])
+        return Path._trusted(self.elems[:n])
 
     def drop(self, n: int) -> Path:
-        return Path(self.elems[n:])
+        return Path._trusted(self.elems[n:])
 
     def __add__(self, other: Path) -> Path:
         if not isinstance(other, Path):
@@ -82,7 +90,7 @@ class Path:
             return self
         if not self.elems:
             return other
-        return Path(self.elems + other.elems)
+        return Path._trusted(self.elems + other.elems)
 
     def __len__(self) -> int:
         return len(self.elems)
@@ -99,7 +107,7 @@ class Path:
     def __getitem__(self, i: slice) -> Path: ...
     def __getitem__(self, i: int | slice) -> bytes | Path:
         if isinstance(i, slice):
-            return Path(self.elems[i])
+            return Path._trusted(self.elems[i])
         return self.elems[i]
 
     def __eq__(self, other: object) -> bool:
