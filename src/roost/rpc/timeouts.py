@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import ClassVar
+from collections.abc import Coroutine
+from typing import Any, ClassVar
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.rpc.context import NS, Deadline, current_deadline, deadline_scope
@@ -90,10 +91,13 @@ class DeadlineFilter(Filter[Req, Rep, Req, Rep]):
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
 
-    async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
+    def __call__(self, req: Req, service: Service[Req, Rep]) -> Coroutine[Any, Any, Rep]:
         inherited = current_deadline()
         if inherited is None:
-            return await service(req)
+            return service(req)  # no deadline: no frame of ours on the request's path
+        return self._bounded(req, service, inherited)
+
+    async def _bounded(self, req: Req, service: Service[Req, Rep], inherited: Deadline) -> Rep:
         left = (inherited.deadline_ns - int(self.clock.time() * NS)) / NS
         if left <= 0:
             raise DeadlineExceeded(f"deadline passed {-left:.3f} s before the call")

@@ -18,6 +18,9 @@ method.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from roost.rpc.context import TraceId, current_trace, trace_scope
 from roost.rpc.http.message import Request, Response
 from roost.rpc.service import Filter, Service
@@ -138,8 +141,13 @@ class TraceInitializerFilter(Filter[Request, Response, Request, Response]):
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
 
-    async def __call__(self, req: Request, service: Service[Request, Response]) -> Response:
+    def __call__(
+        self, req: Request, service: Service[Request, Response]
+    ) -> Coroutine[Any, Any, Response]:
         if current_trace() is not None:
-            return await service(req)
+            return service(req)  # inside a trace: no frame of ours on the request's path
+        return self._rooted(req, service)
+
+    async def _rooted(self, req: Request, service: Service[Request, Response]) -> Response:
         with trace_scope(self.tracer.new_trace(sampled=True)):
             return await service(req)
