@@ -1,0 +1,250 @@
+"""``roost mesh --config FILE.yaml``: Linkerd 1's configuration, read and checked.
+
+Top level: ``admin`` {ip, port 9990}, ``routers`` (at least one), ``namers``, ``telemetry``,
+``usage``. A router: ``protocol: http``, ``label`` (default the protocol), ``servers``
+[{ip 127.0.0.1, port 4140, maxConcurrentRequests, clearContext}], ``dtab``, ``dstPrefix``
+(``/svc``), ``identifier`` (one or a list; default ``io.l5d.header.token`` on ``Host``),
+``interpreter`` (``default`` or ``io.l5d.namerd.http``), ``client`` and ``service``
+(``io.l5d.global`` or ``io.l5d.static`` with prefix-matched ``configs``), ``bindingTimeoutMs``
+and ``bindingCache``.
+
+:func:`load_config` raises :class:`ConfigError` naming the key path of every problem:
+``routers[0].client.loadBalancer.decayTimeMs: Input should be greater than 0``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from roost.mesh.config_parts import (
+    ClientParams,
+    HeaderTokenId,
+    IdentifierConfig,
+    PosInt,
+    ServiceParams,
+    Strict,
+    check_path,
+)
+from roost.naming import Dtab, NamingSyntaxError
+
+Port = Annotated[int, Field(ge=0, le=65535, strict=True)]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message lists every problem by key path."""
+
+
+class ServerConfig(Strict):
+    ip: str = "127.0.0.1"
+    port: Port = 4140
+    maxConcurrentRequests: PosInt | None = None
+    clearContext: bool = False
+
+
+class GlobalClient(ClientParams):
+    kind: Literal["io.l5d.global"] = "io.l5d.global"
+
+
+class StaticClient(Strict):
+    kind: Literal["io.l5d.static"]
+    configs: list[ClientParams]
+
+
+class GlobalService(ServiceParams):
+    kind: Literal["io.l5d.global"] = "io.l5d.global"
+
+
+class StaticService(Strict):
+    kind: Literal["io.l5d.static"]
+    configs: list[ServiceParams]
+
+
+class DefaultInterpreter(Strict):
+    kind: Literal["default"] = "default"
+
+
+class NamerdHttpInterpreter(Strict):
+    kind: Literal["io.l5d.namerd.http"]
+    dst: str
+    namespace: str = "default"
+    experimental: bool = False
+
+    _dst = field_validator("dst")(check_path)
+
+
+class BindingCacheConfig(Strict):
+    paths: PosInt = 1000
+    trees: PosInt = 1000
+    bounds: PosInt = 1000
+    clients: PosInt = 1000
+    idleTtlSecs: PosInt = 600
+
+
+def _default_identifiers() -> list[IdentifierConfig]:
+    return [HeaderTokenId(kind="io.l5d.header.token")]
+
+
+def _with_kind(value: Any, default: str) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": default, **value}
+    return value
+
+
+class RouterConfig(Strict):
+    protocol: Literal["http"]
+    label: str | None = None
+    servers: Annotated[list[ServerConfig], Field(min_length=1)] = [ServerConfig()]
+    dtab: str = ""
+    dstPrefix: str = "/svc"
+    identifier: list[IdentifierConfig] = Field(default_factory=lambda: _default_identifiers())
+    interpreter: Annotated[
+        DefaultInterpreter | NamerdHttpInterpreter, Field(discriminator="kind")
+    ] = DefaultInterpreter()
+    client: Annotated[GlobalClient | StaticClient, Field(discriminator="kind")] = GlobalClient()
+    service: Annotated[GlobalService | StaticService, Field(discriminator="kind")] = GlobalService()
+    bindingTimeoutMs: PosInt = 10_000
+    bindingCache: BindingCacheConfig = BindingCacheConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("client", "service"):
+                if key in data:
+                    data[key] = _with_kind(data[key], "io.l5d.global")
+            if "interpreter" in data:
+                data["interpreter"] = _with_kind(data["interpreter"], "default")
+            if isinstance(data.get("identifier"), dict):  # one identifier or a list of them
+                data["identifier"] = [data["identifier"]]
+        return data
+
+    @field_validator("dtab")
+    @classmethod
+    def _dtab(cls, value: str) -> str:
+        try:
+            Dtab.read(value)
+        except NamingSyntaxError as exc:
+            raise ValueError(f"not a dtab: {exc}") from None
+        return value
+
+    _prefix = field_validator("dstPrefix")(check_path)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.protocol
+
+
+class FsNamerConfig(Strict):
+    kind: Literal["io.l5d.fs"]
+    rootDir: str
+    prefix: str | None = None
+
+
+class MarathonNamerConfig(Strict):
+    kind: Literal["io.l5d.marathon"]
+    host: str = "marathon.mesos"
+    port: Port = 80
+    uriPrefix: str = ""
+    ttlMs: PosInt = 5000
+    useHealthCheck: bool = False
+    prefix: str | None = None
+
+
+class DnsSrvNamerConfig(Strict):
+    kind: Literal["io.l5d.dnssrv"]
+    experimental: bool = False
+    refreshIntervalSeconds: PosInt = 5
+    dnsHosts: list[str] | None = None
+    prefix: str | None = None
+
+    @model_validator(mode="after")
+    def _experimental(self) -> DnsSrvNamerConfig:
+        if not self.experimental:
+            raise ValueError("io.l5d.dnssrv is experimental: set experimental: true")
+        return self
+
+
+NamerConfig = Annotated[
+    FsNamerConfig | MarathonNamerConfig | DnsSrvNamerConfig, Field(discriminator="kind")
+]
+
+
+class PrometheusConfig(Strict):
+    kind: Literal["io.l5d.prometheus"]
+    path: str = "/admin/metrics/prometheus"
+    prefix: str = ""
+
+
+class ZipkinConfig(Strict):
+    kind: Literal["io.l5d.zipkin"]
+    host: str = "localhost"
+    port: Port = 9411
+    sampleRate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.001
+
+
+TelemeterConfig = Annotated[PrometheusConfig | ZipkinConfig, Field(discriminator="kind")]
+
+
+class AdminConfig(Strict):
+    ip: str = "127.0.0.1"
+    port: Port = 9990
+
+
+class UsageConfig(Strict):
+    enabled: bool = False
+    orgId: str | None = None
+
+
+class MeshConfig(Strict):
+    admin: AdminConfig = AdminConfig()
+    routers: Annotated[list[RouterConfig], Field(min_length=1)]
+    namers: list[NamerConfig] = []
+    telemetry: list[TelemeterConfig] = []
+    usage: UsageConfig = UsageConfig()
+
+    @model_validator(mode="after")
+    def _unique(self) -> MeshConfig:
+        labels = [r.name for r in self.routers]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"router labels must be unique, got {labels}")
+        ports = [(s.ip, s.port) for r in self.routers for s in r.servers if s.port != 0]
+        if len(set(ports)) != len(ports):
+            raise ValueError("two servers listen on the same ip and port")
+        return self
+
+
+_TAGS = ("io.l5d.", "p2c", "ewma", "aperture", "roundRobin", "constant", "jittered", "none",
+         "default", "function-")  # fmt: skip
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or part.startswith(_TAGS):
+            continue  # pydantic's union branches and tags, not keys of the file
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def load_config(text: str) -> MeshConfig:
+    """Parse and check a YAML (or JSON) configuration."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("the configuration must be a mapping with a 'routers' key")
+    try:
+        return MeshConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from None
