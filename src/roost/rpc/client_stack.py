@@ -69,7 +69,9 @@ class Label:
 @dataclass(frozen=True)
 class Stats:
     receiver: StatsReceiver = field(default_factory=NullStatsReceiver)
-    """Scoped to ``clnt/<label>`` by :func:`build_client`."""
+    """Scoped to ``<scope>/<label>`` by :func:`build_client`."""
+    scope: str = "clnt"
+    """Finagle's ``clnt``; Linkerd's router clients use ``client`` (``rt/<router>/client/…``)."""
 
 
 @dataclass(frozen=True)
@@ -401,9 +403,10 @@ def build_client(
 
 
 def client_scope(params: Params) -> StatsReceiver:
-    """Where a client's metrics go: ``clnt/<label>`` of its ``Stats`` receiver (a transport
+    """Where a client's metrics go: ``clnt/<label>`` (``Stats.scope``) of its receiver (a transport
     records its pool metrics here too)."""
-    return params[Stats].receiver.scope("clnt", params[Label].name)
+    stats = params[Stats]
+    return stats.receiver.scope(stats.scope, params[Label].name)
 
 
 def _export(

@@ -17,11 +17,13 @@ optional concurrency limit that NACKs the excess.
 from __future__ import annotations
 
 import random
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.rpc.accrual_policy import FailureAccrualPolicy
 from roost.rpc.backoff import Backoff
+from roost.rpc.budget import Budget
 from roost.rpc.classifier import ResponseClassifier, server_errors_as_failures
 from roost.rpc.client_stack import (
     AttemptTimeout,
@@ -32,6 +34,7 @@ from roost.rpc.client_stack import (
     LoadBalancing,
     NackAdmission,
     Retries,
+    SharedBudget,
     Stats,
     Timer,
     TotalTimeout,
@@ -95,16 +98,23 @@ def client(
     retries: int = 0,
     retry_backoff: Backoff | None = None,
     classifier: ResponseClassifier[Request, Response] = server_errors_as_failures,
-    failure_accrual: bool = True,
+    failure_accrual: bool | Callable[[], FailureAccrualPolicy] = True,
     nack_admission: bool = True,
     pool: PoolConfig | None = None,
     stats: StatsReceiver | None = None,
+    stats_scope: str = "clnt",
+    budget: Budget | None = None,
+    max_effort: int = 5,
+    decay_time: float = 10.0,
     tracer: Tracer | None = None,
     clock: Clock = SYSTEM_CLOCK,
     rng: random.Random | None = None,
 ) -> HttpClient:
     """A client of ``dest``: ``"host:port,host:port"`` or an :class:`EndpointSet` fed by
-    discovery. Stats go to ``stats`` (default: the process registry) as ``clnt/<label>/…``."""
+    discovery. Stats go to ``stats`` (default: the process registry) as
+    ``<stats_scope>/<label>/…`` (``clnt``). ``failure_accrual`` is on (5 consecutive
+    failures), off, or a factory of a policy per endpoint; ``budget`` is the retry budget
+    (default Finagle's); ``max_effort`` and ``decay_time`` tune the balancer."""
     # tracing imports http.message
     from roost.rpc.tracing import ClientTracingFilter, TraceInitializerFilter, Tracer
 
@@ -114,19 +124,23 @@ def client(
     params = Params(
         [
             Label(label),
-            Stats(stats or StatsReceiver()),
+            Stats(stats or StatsReceiver(), stats_scope),
             Timer(clock, rng),
             Classification(classifier),
             TotalTimeout(total_timeout),
             AttemptTimeout(attempt_timeout),
             Retries(retries, retry_backoff),
-            LoadBalancing(balancer),
+            LoadBalancing(balancer, max_effort, decay_time),
             NackAdmission(nack_admission),
             Tracing(lambda: ClientTracingFilter(trace), lambda: TraceInitializerFilter(trace)),
         ]
     )
-    if not failure_accrual:
+    if failure_accrual is False:
         params = params.with_(FailureAccrual(None))
+    elif callable(failure_accrual):
+        params = params.with_(FailureAccrual(failure_accrual))
+    if budget is not None:
+        params = params.with_(SharedBudget(budget))
 
     pool_stats = PoolStats(client_scope(params))
 
