@@ -36,7 +36,9 @@ class ServerLabel:
 @dataclass(frozen=True)
 class ServerStats:
     receiver: StatsReceiver = field(default_factory=NullStatsReceiver)
-    """Scoped to ``srv/<label>`` by :func:`build_server`."""
+    """Scoped to ``<scope>/<label>`` by :func:`build_server`."""
+    scope: str = "srv"
+    """Finagle's ``srv``; Linkerd's router servers use ``server`` (``rt/<router>/server/…``)."""
 
 
 @dataclass(frozen=True)
@@ -130,5 +132,6 @@ SERVER_STACK = Stack(
 def build_server(service: Any, params: Params, *, stack: Stack = SERVER_STACK) -> Any:
     """Wrap ``service`` in the server stack (stats scoped to ``srv/<label>``)."""
     label = params[ServerLabel].name
-    receiver = params[ServerStats].receiver.scope("srv", label)
+    server_stats = params[ServerStats]
+    receiver = server_stats.receiver.scope(server_stats.scope, label)
     return stack.make(params.with_(ServerStats(receiver)), service)

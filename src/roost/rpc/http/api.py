@@ -161,6 +161,7 @@ async def serve(
     deadline_admission: str = "dark",
     classifier: ResponseClassifier[Request, Response] = server_errors_as_failures,
     stats: StatsReceiver | None = None,
+    stats_scope: str = "srv",
     tracer: Tracer | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Server:
@@ -176,7 +177,7 @@ async def serve(
     params = Params(
         [
             ServerLabel(label),
-            ServerStats(stats or StatsReceiver()),
+            ServerStats(stats or StatsReceiver(), stats_scope),
             ServerClassification(classifier),
             ServerTracing(lambda: ServerTracingFilter(trace)),
             DeadlineAdmission(deadline_admission != "off", deadline_admission == "dark", clock),

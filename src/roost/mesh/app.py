@@ -1,0 +1,178 @@
+"""A running mesh: the namers, routers, their servers and the admin server of one
+configuration (``roost mesh --config FILE.yaml``).
+
+Admin (``admin.ip``:``admin.port``, 9990): ``/admin/ping`` (``pong``), ``/admin/metrics.json``
+(the flat metric tree ``rt/<router>/server|service|client/…``),
+``/admin/metrics/prometheus``, ``/config.json``, ``/delegator.json?path=&dtab=[&router=]``,
+``/bound-names.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path as FilePath
+from typing import Any
+from urllib.parse import parse_qs
+
+from roost.mesh.config import (
+    DnsSrvNamerConfig,
+    FsNamerConfig,
+    MarathonNamerConfig,
+    MeshConfig,
+    RouterConfig,
+    ServerConfig,
+)
+from roost.mesh.router import Router
+from roost.naming import Dtab, NamingSyntaxError, Path, delegate
+from roost.naming.binding import Mounts, mount
+from roost.naming.namers import DnsSrvNamer, FsNamer, MarathonNamer
+from roost.rpc.http import Headers, Request, Response, Server, serve
+from roost.rpc.service import FnService
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json, prometheus_text
+
+log = logging.getLogger(__name__)
+
+
+def build_namers(config: MeshConfig, base_dir: FilePath) -> tuple[Mounts, list[Any]]:
+    """The configured namers mounted at ``/#/<prefix>`` (default: their kind), in order."""
+    mounts: list[Any] = []
+    owned: list[Any] = []
+    for n in config.namers:
+        prefix = (n.prefix or n.kind).strip("/").removeprefix("#/")
+        namer: Any
+        if isinstance(n, FsNamerConfig):
+            namer = FsNamer(base_dir / n.rootDir, prefix=prefix)
+        elif isinstance(n, MarathonNamerConfig):
+            url = f"http://{n.host}:{n.port}"
+            namer = MarathonNamer(
+                url,
+                uri_prefix=n.uriPrefix,
+                prefix=prefix,
+                ttl=n.ttlMs / 1000,
+                use_health_check=n.useHealthCheck,
+            )
+        else:
+            assert isinstance(n, DnsSrvNamerConfig)
+            namer = DnsSrvNamer(n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds)
+        mounts.append(mount(prefix, namer))
+        owned.append(namer)
+    return mounts, owned
+
+
+def _clear_context(router: Router) -> FnService[Request, Response]:
+    async def untrusted(req: Request) -> Response:
+        drop = frozenset(k.lower() for k, _ in req.headers if k.lower().startswith("l5d-"))
+        if drop:
+            req.headers.replace_all(drop, ())
+        return await router(req)
+
+    return FnService(untrusted)
+
+
+class Mesh:
+    def __init__(
+        self,
+        config: MeshConfig,
+        *,
+        base_dir: FilePath | None = None,
+        registry: MetricsRegistry | None = None,
+        raw_config: Any = None,
+    ) -> None:
+        self.config = config
+        self.base_dir = base_dir or FilePath.cwd()
+        self.registry = registry or MetricsRegistry()
+        self.raw_config = raw_config
+        self.routers: list[Router] = []
+        self.servers: list[Server] = []
+        self.admin: Server | None = None
+        self._namers: list[Any] = []
+        self._mounts: Mounts = ()
+
+    async def start(self) -> None:
+        self._mounts, self._namers = build_namers(self.config, self.base_dir)
+        stats = StatsReceiver(self.registry)
+        try:
+            for rc in self.config.routers:
+                router = Router(rc, namers=self._mounts, stats=stats)
+                self.routers.append(router)
+                for sc in rc.servers:
+                    self.servers.append(await self._serve(router, rc, sc, stats))
+            admin = self.config.admin
+            self.admin = await serve((admin.ip, admin.port), FnService(self._admin), label="admin")
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _serve(
+        self, router: Router, rc: RouterConfig, sc: ServerConfig, stats: StatsReceiver
+    ) -> Server:
+        service = _clear_context(router) if sc.clearContext else FnService(router)
+        return await serve(
+            (sc.ip, sc.port),
+            service,
+            label=f"{sc.ip}/{sc.port}",
+            stats=stats.scope("rt", rc.name),
+            stats_scope="server",
+            max_concurrent=sc.maxConcurrentRequests,
+        )
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            await server.close(grace=1.0)
+        self.servers = []
+        if self.admin is not None:
+            await self.admin.close(grace=0.5)
+            self.admin = None
+        for router in self.routers:
+            await router.aclose()
+        self.routers = []
+        for namer in self._namers:
+            await namer.aclose()
+        self._namers = []
+
+    # -- admin --------------------------------------------------------------------------
+
+    async def _admin(self, req: Request) -> Response:
+        path = req.path
+        if path == "/admin/ping":
+            return _text(200, "pong")
+        if path in ("/admin/metrics.json", "/admin/metrics.json/"):
+            return _json(flat_json(self.registry))
+        if path == "/admin/metrics/prometheus":
+            body = prometheus_text(self.registry)
+            return _text(200, body, "text/plain; version=0.0.4; charset=utf-8")
+        if path == "/config.json":
+            return _json(self.raw_config if self.raw_config is not None else {})
+        if path == "/bound-names.json":
+            names = sorted({str(k) for r in self.routers for k in r.clients._clients.keys()})
+            return _json(names)
+        if path == "/delegator.json":
+            return await self._delegator(req)
+        return _text(404, f"no such admin page: {path}")
+
+    async def _delegator(self, req: Request) -> Response:
+        query = parse_qs(req.target.partition("?")[2])
+        name = query.get("router", [self.routers[0].name if self.routers else ""])[0]
+        router = next((r for r in self.routers if r.name == name), None)
+        if router is None:
+            return _text(404, f"no router {name!r}")
+        try:
+            path = Path.read(query.get("path", [""])[0])
+        except NamingSyntaxError as exc:
+            return _text(400, f"Invalid path: {exc}")
+        try:
+            local = Dtab.read(query.get("dtab", [""])[0])
+        except NamingSyntaxError as exc:
+            return _text(400, f"Invalid dtab: {exc}")
+        node = await delegate(router.base + local, path, namers=self._mounts)
+        return _json(node.to_json())
+
+
+def _text(status: int, body: str, ctype: str = "text/plain; charset=utf-8") -> Response:
+    return Response(status, Headers([("Content-Type", ctype)]), body.encode())
+
+
+def _json(value: object) -> Response:
+    body = json.dumps(value, separators=(",", ":")).encode()
+    return Response(200, Headers([("Content-Type", "application/json")]), body)

@@ -1,0 +1,208 @@
+"""One router's request path (Linkerd's HTTP router):
+
+1. the per-request dtab (``l5d-ctx-dtab`` then ``l5d-dtab``) is taken off the request — a bad
+   one is a 400;
+2. the identifiers name the request (``/svc/web``) — none does: 400;
+3. the name is bound with the router's dtab plus the request's (``bindingTimeoutMs``: 503);
+4. a bound name is picked by weight — a share with nothing behind it, or no name at all, is
+   502 "No hosts are available for …";
+5. the request goes on through that name's client (balancer, failure accrual, requeues, per
+   attempt timeout, pool) with ``l5d-dst-service``, ``l5d-dst-client``, ``l5d-dst-residual``
+   and the request's dtab as ``l5d-ctx-dtab``.
+
+Steps 3 to 5 run under the logical name's service stack: stats ``rt/<router>/service/<name>``,
+``totalTimeoutMs`` and classified ``retries`` with their own budget, so a retry may go to
+another bound name of a split. Failures become Linkerd's error answers (``l5d-err``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from roost.core.clock import SYSTEM_CLOCK, Clock
+from roost.mesh.clients import ClientCache, backoff_of, budget_of
+from roost.mesh.config import GlobalService, RouterConfig, StaticService
+from roost.mesh.config_parts import (
+    HeaderPathId,
+    HeaderTokenId,
+    MethodAndHostId,
+    PathId,
+    ServiceParams,
+    StaticId,
+)
+from roost.mesh.dtab_headers import take_linkerd_local_dtab
+from roost.mesh.identifiers import (
+    HeaderPathIdentifier,
+    HeaderTokenIdentifier,
+    Identifier,
+    IdentifierChain,
+    MethodAndHostIdentifier,
+    PathIdentifier,
+    StaticIdentifier,
+    Unidentified,
+)
+from roost.mesh.responses import Unroutable, error_response, no_hosts_message
+from roost.naming import BoundName, Dtab, NamingSyntaxError, Path, Prefix
+from roost.naming.binding import Mounts
+from roost.naming.bindings import BindingCache
+from roost.naming.cache import IdleCache
+from roost.naming.split import Splitter
+from roost.rpc.classifier import http_classifier
+from roost.rpc.context import dtab_scope
+from roost.rpc.errors import NoBrokersAvailable, RequestTimeout, RpcError
+from roost.rpc.http import Request, Response
+from roost.rpc.retries import RetryFilter, RetryPolicy
+from roost.rpc.service import FilteredService, FnService, Service
+from roost.rpc.stats import StatsReceiver
+from roost.rpc.stats_filter import StatsFilter
+from roost.rpc.timeouts import TotalTimeoutFilter
+
+DST_SERVICE = "l5d-dst-service"
+DST_CLIENT = "l5d-dst-client"
+DST_RESIDUAL = "l5d-dst-residual"
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    dst: Path
+    dtab: Dtab
+    local: Dtab
+
+
+_route: contextvars.ContextVar[_Route] = contextvars.ContextVar("roost_mesh_route")
+
+
+def make_identifier(config: Any, prefix: Path) -> Identifier:
+    if isinstance(config, HeaderTokenId):
+        return HeaderTokenIdentifier(prefix, config.header)
+    if isinstance(config, MethodAndHostId):
+        return MethodAndHostIdentifier(prefix, config.httpUriInDst)
+    if isinstance(config, PathId):
+        return PathIdentifier(prefix, config.segments, config.consume)
+    if isinstance(config, HeaderPathId):
+        return HeaderPathIdentifier(prefix, config.header)
+    assert isinstance(config, StaticId)
+    return StaticIdentifier(Path.read(config.path), prefix)
+
+
+def service_settings(config: GlobalService | StaticService, dst: Path) -> dict[str, Any]:
+    layers: list[ServiceParams] = []
+    if isinstance(config, GlobalService):
+        layers.append(config)
+    else:
+        layers.extend(c for c in config.configs if Prefix.read(c.prefix).matches(dst))
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key in ("retries", "totalTimeoutMs", "responseClassifier"):
+            if getattr(layer, key) is not None:
+                out[key] = getattr(layer, key)
+    return out
+
+
+class Router:
+    def __init__(
+        self,
+        config: RouterConfig,
+        *,
+        namers: Mounts = (),
+        stats: StatsReceiver | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.base = Dtab.read(config.dtab)
+        prefix = Path.read(config.dstPrefix)
+        self.identify = IdentifierChain([make_identifier(c, prefix) for c in config.identifier])
+        cache = config.bindingCache
+        self.bindings = BindingCache(
+            namers, capacity=cache.trees, idle_ttl=cache.idleTtlSecs, clock=clock
+        )
+        self.stats = stats if stats is not None else StatsReceiver()
+        self.clients = ClientCache(config, self.stats, clock=clock)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.binding_timeout = config.bindingTimeoutMs / 1000
+        self._splitters: IdleCache[Any, Splitter[BoundName]] = IdleCache(cache.bounds, None)
+        self._services: IdleCache[Path, Service[Request, Response]] = IdleCache(
+            cache.paths, cache.idleTtlSecs, clock=clock
+        )
+        self._dispatch: Service[Request, Response] = FnService(self._send)
+
+    async def __call__(self, req: Request) -> Response:
+        try:
+            local = take_linkerd_local_dtab(req.headers)
+        except NamingSyntaxError as exc:
+            return error_response(Unroutable(str(exc)))
+        found = self.identify(req)
+        if isinstance(found, Unidentified):
+            return error_response(Unroutable(f"Unknown destination: {found.reason}"))
+        route = _Route(found.dst, self.base + local, local)
+        token = _route.set(route)
+        try:
+            with dtab_scope(local.show):
+                return await self._service(found.dst)(found.request)
+        except Exception as exc:
+            return error_response(exc)
+        finally:
+            _route.reset(token)
+
+    def _service(self, dst: Path) -> Service[Request, Response]:
+        service = self._services.get(dst)
+        if service is None:
+            service = self._build_service(dst)
+            self._services.put(dst, service)
+        return service
+
+    def _build_service(self, dst: Path) -> Service[Request, Response]:
+        settings = service_settings(self.config.service, dst)
+        kind = settings.get("responseClassifier")
+        classifier = http_classifier(kind.kind if kind else "io.l5d.http.nonRetryable5XX")
+        service: Service[Request, Response] = self._dispatch
+        retries = settings.get("retries")
+        if retries is not None:
+            budget = budget_of(retries.budget, self.clock)
+            backoff = backoff_of(retries.backoff, self.rng)
+            policy = RetryPolicy(100, backoff) if backoff is not None else RetryPolicy(100)
+            service = FilteredService(RetryFilter(policy, classifier, budget), service)
+        timeout = settings.get("totalTimeoutMs")
+        if timeout:
+            service = FilteredService(TotalTimeoutFilter(timeout / 1000, self.clock), service)
+        scope = self.stats.scope("rt", self.name, "service", dst.show.lstrip("/"))
+        return FilteredService(StatsFilter(scope, classifier), service)
+
+    async def _send(self, req: Request) -> Response:
+        route = _route.get()
+        try:
+            async with asyncio.timeout(self.binding_timeout):
+                tree = await self.bindings.bind(route.dtab, route.dst)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"binding {route.dst.show} timed out after {self.binding_timeout:g} s"
+            ) from None
+        except RpcError:
+            raise
+        except Exception as exc:  # a namer or the dtab failed: no route
+            raise NoBrokersAvailable(f"binding {route.dst.show} failed: {exc}") from exc
+        splitter = self._splitters.get(tree)
+        if splitter is None:
+            splitter = Splitter(tree, self.rng)
+            self._splitters.put(tree, splitter)
+        bound = splitter.pick()
+        if bound is None:
+            raise NoBrokersAvailable(no_hosts_message(route.dst, self.base, route.local))
+        headers = req.headers
+        headers.replace_all(frozenset((DST_SERVICE, DST_CLIENT, DST_RESIDUAL)), ())
+        headers.add(DST_SERVICE, route.dst.show)
+        headers.add(DST_CLIENT, bound.id.show)
+        if bound.residual.elems:
+            headers.add(DST_RESIDUAL, bound.residual.show)
+        return await self.clients.get(bound)(req)
+
+    async def aclose(self) -> None:
+        await self.bindings.aclose()
+        await self.clients.aclose()

@@ -1,0 +1,135 @@
+"""The router end to end on loopback: real roost.rpc backends, an io.l5d.fs directory, a
+Mesh started from Linkerd YAML; routing by Host, per-request l5d-dtab overrides, weighted
+splits, Linkerd's error answers and the admin pages."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path as FilePath
+
+import pytest
+
+from roost.mesh.app import Mesh
+from roost.mesh.config import load_config
+from roost.rpc.http import Headers, Request, Response, Server, request, serve
+from roost.rpc.service import FnService
+from roost.rpc.stats import MetricsRegistry
+
+pytestmark = pytest.mark.slow
+
+
+class Backend:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen: list[Request] = []
+        self.server: Server | None = None
+
+    async def handle(self, req: Request) -> Response:
+        self.seen.append(req)
+        return Response(200, Headers([("x-backend", self.name)]), self.name.encode())
+
+
+@pytest.fixture
+async def mesh(tmp_path: FilePath) -> AsyncIterator[tuple[Mesh, dict[str, Backend]]]:
+    backends = {name: Backend(name) for name in ("web", "web-v2")}
+    disco = tmp_path / "disco"
+    disco.mkdir()
+    for b in backends.values():
+        b.server = await serve("127.0.0.1:0", FnService(b.handle), label=b.name)
+        host, port = b.server.address.rsplit(":", 1)
+        (disco / b.name).write_text(f"{host} {port}\n")
+    config = load_config(
+        """
+admin: {port: 0}
+namers:
+- kind: io.l5d.fs
+  rootDir: disco
+routers:
+- protocol: http
+  label: edge
+  dtab: /svc => /#/io.l5d.fs
+  servers: [{port: 0}]
+"""
+    )
+    m = Mesh(config, base_dir=tmp_path, registry=MetricsRegistry(), raw_config={"routers": []})
+    await m.start()
+    try:
+        yield m, backends
+    finally:
+        await m.stop()
+        for b in backends.values():
+            assert b.server is not None
+            await b.server.close(grace=0.5)
+
+
+async def send(m: Mesh, host: str, **headers: str) -> Response:
+    req = Request("GET", "/hello", Headers([("Host", host), *headers.items()]))
+    return await request(m.servers[0].address, req)
+
+
+async def test_a_request_is_routed_by_host_with_the_destination_headers(
+    mesh: tuple[Mesh, dict[str, Backend]],
+) -> None:
+    m, backends = mesh
+    rep = await send(m, "web")
+    assert rep.status == 200 and rep.body == b"web"
+    seen = backends["web"].seen[-1]
+    assert seen.headers["l5d-dst-service"] == "/svc/web"
+    assert seen.headers["l5d-dst-client"] == "/#/io.l5d.fs/web"
+    assert seen.target == "/hello" and seen.headers["host"] == "web"
+
+
+async def test_l5d_dtab_overrides_one_request_and_travels_on_as_context(
+    mesh: tuple[Mesh, dict[str, Backend]],
+) -> None:
+    m, backends = mesh
+    rep = await send(m, "web", **{"l5d-dtab": "/svc/web => /#/io.l5d.fs/web-v2"})
+    assert rep.body == b"web-v2"
+    seen = backends["web-v2"].seen[-1]
+    assert seen.headers.get("l5d-dtab") is None
+    assert seen.headers["l5d-ctx-dtab"] == "/svc/web=>/#/io.l5d.fs/web-v2"
+    assert (await send(m, "web")).body == b"web"  # the next request is routed as before
+
+
+async def test_a_weighted_dtab_splits_traffic(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
+    m, _ = mesh
+    split = "/svc/web => 9 * /#/io.l5d.fs/web & 1 * /#/io.l5d.fs/web-v2"
+    counts: Counter[bytes] = Counter()
+    for _ in range(500):
+        counts[(await send(m, "web", **{"l5d-dtab": split})).body] += 1
+    assert 0.05 <= counts[b"web-v2"] / 500 <= 0.15  # 10 % of the requests, give or take
+
+
+async def test_linkerds_error_answers(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
+    m, _ = mesh
+    rep = await send(m, "nope")
+    assert rep.status == 502
+    assert rep.body.decode().startswith(
+        "No hosts are available for /svc/nope, Dtab.base=[/svc=>/#/io.l5d.fs], Dtab.local=[]"
+    )
+    assert rep.headers["l5d-err"].startswith("No+hosts+are+available")
+    bad = await send(m, "web", **{"l5d-dtab": "/svc =>"})
+    assert bad.status == 400 and "Invalid l5d-dtab header" in bad.body.decode()
+    assert (await send(m, "web")).status == 200  # and the router keeps serving
+
+
+async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
+    m, _ = mesh
+    assert (await send(m, "web")).status == 200
+    assert m.admin is not None
+    admin = m.admin.address
+    assert (await request(admin, Request("GET", "/admin/ping"))).body == b"pong"
+    metrics = json.loads((await request(admin, Request("GET", "/admin/metrics.json"))).body)
+    assert metrics["rt/edge/service/svc/web/requests"] >= 1
+    assert metrics["rt/edge/client/#/io.l5d.fs/web/requests"] >= 1
+    assert any(k.startswith("rt/edge/server/127.0.0.1/") for k in metrics)
+    explained = json.loads(
+        (await request(admin, Request("GET", "/delegator.json?path=/svc/web"))).body
+    )
+    assert explained["type"] == "delegate" and explained["delegate"]["type"] == "leaf"
+    names = json.loads((await request(admin, Request("GET", "/bound-names.json"))).body)
+    assert names == ["/#/io.l5d.fs/web"]
+    prom = (await request(admin, Request("GET", "/admin/metrics/prometheus"))).body.decode()
+    assert "rt_edge_service_svc_web_requests" in prom
