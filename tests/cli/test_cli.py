@@ -11,6 +11,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -75,7 +76,7 @@ def test_every_flag_reads_its_environment_variable() -> None:
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("up", "master", "agent", "run-task", "marathon"):
+    for command in ("up", "master", "agent", "run-task", "marathon", "mesh"):
         assert command in result.output
 
 
@@ -177,3 +178,64 @@ def test_marathon_refused_by_the_master_exits_with_the_masters_reason(tmp_path: 
     assert done.returncode != 0
     assert "roost marathon serving http://" in done.stderr
     assert "Framework role '*' is not allowed" in done.stderr
+
+
+MESH_BAD = [
+    (
+        "routers:\n- protocol: http\n  bogus: 1\n",
+        "routers[0].bogus: Extra inputs are not permitted",
+    ),
+    ("routers: [", "not YAML"),
+    ("admin: {}\n", "routers: Field required"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), MESH_BAD)
+def test_mesh_refuses_a_bad_config_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "mesh.yaml"
+    config.write_text(text)
+    result = runner.invoke(app, ["mesh", "--config", str(config)])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_mesh_without_its_config_file_says_so(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["mesh", "--config", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2 and "cannot read" in result.output
+
+
+@pytest.mark.slow
+def test_roost_mesh_routes_a_request_to_a_backend(tmp_path: Path) -> None:
+    backend_port, router_port, admin_port = free_port(), free_port(), free_port()
+    (tmp_path / "disco").mkdir()
+    (tmp_path / "disco" / "web").write_text(f"127.0.0.1 {backend_port}\n")
+    config = tmp_path / "mesh.yaml"
+    config.write_text(
+        f"admin: {{port: {admin_port}}}\n"
+        "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
+        f"  servers: [{{port: {router_port}}}]\n"
+    )
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    mesh = RoostProcess(["mesh", "--config", str(config)], admin_port, tmp_path / "mesh.log")
+    try:
+        mesh.start()
+        rep = httpx.get(f"http://127.0.0.1:{router_port}/", headers={"Host": "web"}, timeout=10)
+        assert rep.status_code == 200 and rep.text == "hello from web"
+        missing = httpx.get(f"http://127.0.0.1:{router_port}/", headers={"Host": "x"}, timeout=10)
+        assert missing.status_code == 502 and "No hosts are available" in missing.text
+    finally:
+        mesh.kill()
+        backend.shutdown()
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"hello from web"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -8,6 +8,7 @@ from roost import MESOS_COMPAT_VERSION, __version__
 from roost.cli.agent_cmd import agent_command
 from roost.cli.marathon_cmd import marathon_command
 from roost.cli.master_cmd import master_command
+from roost.cli.mesh_cmd import mesh_command
 from roost.cli.run_task import run_task_command
 from roost.cli.up import up_command
 
@@ -35,6 +36,7 @@ app.command("master")(master_command)
 app.command("agent")(agent_command)
 app.command("run-task")(run_task_command)
 app.command("marathon")(marathon_command)
+app.command("mesh")(mesh_command)
 
 
 def main() -> None:

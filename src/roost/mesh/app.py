@@ -1,10 +1,10 @@
 """A running mesh: the namers, routers, their servers and the admin server of one
 configuration (``roost mesh --config FILE.yaml``).
 
-Admin (``admin.ip``:``admin.port``, 9990): ``/admin/ping`` (``pong``), ``/admin/metrics.json``
-(the flat metric tree ``rt/<router>/server|service|client/…``),
-``/admin/metrics/prometheus``, ``/config.json``, ``/delegator.json?path=&dtab=[&router=]``,
-``/bound-names.json``.
+Admin (``admin.ip``:``admin.port``, 9990): ``/admin/ping`` (``pong``), ``/health``,
+``/admin/metrics.json`` (the flat metric tree ``rt/<router>/server|service|client/…``),
+``/admin/metrics/prometheus`` and ``/metrics``, ``/config.json``,
+``/delegator.json?path=&dtab=[&router=]``, ``/bound-names.json``.
 """
 
 from __future__ import annotations
@@ -137,9 +137,11 @@ class Mesh:
         path = req.path
         if path == "/admin/ping":
             return _text(200, "pong")
+        if path == "/health":
+            return _text(200, "OK\n")
         if path in ("/admin/metrics.json", "/admin/metrics.json/"):
             return _json(flat_json(self.registry))
-        if path == "/admin/metrics/prometheus":
+        if path in ("/admin/metrics/prometheus", "/metrics"):
             body = prometheus_text(self.registry)
             return _text(200, body, "text/plain; version=0.0.4; charset=utf-8")
         if path == "/config.json":
