@@ -4,11 +4,13 @@ splits, Linkerd's error answers and the admin pages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path as FilePath
 
+import httpx
 import pytest
 
 from roost.mesh.app import Mesh
@@ -133,3 +135,53 @@ async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
     assert names == ["/#/io.l5d.fs/web"]
     prom = (await request(admin, Request("GET", "/admin/metrics/prometheus"))).body.decode()
     assert "rt_edge_service_svc_web_requests" in prom
+
+
+async def test_a_discovery_outage_keeps_traffic_on_the_last_known_endpoints(
+    mesh: tuple[Mesh, dict[str, Backend]],
+) -> None:
+    m, _ = mesh
+    assert (await send(m, "web")).body == b"web"
+    fs = m._namers[0]
+    disco = fs.root / "web"
+    disco.write_text("this is not an endpoint list\n")  # discovery breaks
+    fs.refresh()
+    for _ in range(5):
+        assert (await send(m, "web")).body == b"web"
+    disco.unlink()
+    disco.mkdir()  # and cannot even be read (a directory where the file was)
+    fs.refresh()
+    assert (await send(m, "web")).body == b"web"
+    disco.rmdir()
+
+
+async def test_max_concurrent_requests_sheds_load_with_503(tmp_path: FilePath) -> None:
+    release = asyncio.Event()
+
+    async def slow(req: Request) -> Response:
+        await release.wait()
+        return Response(200, Headers(), b"slow")
+
+    backend = await serve("127.0.0.1:0", FnService(slow), label="slow")
+    (tmp_path / "disco").mkdir()
+    host, port = backend.address.rsplit(":", 1)
+    (tmp_path / "disco" / "slow").write_text(f"{host} {port}\n")
+    config = load_config(
+        "admin: {port: 0}\nnamers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
+        "  servers: [{port: 0, maxConcurrentRequests: 1}]\n"
+    )
+    m = Mesh(config, base_dir=tmp_path, registry=MetricsRegistry())
+    await m.start()
+    try:
+        url = f"http://{m.servers[0].address}/"
+        async with httpx.AsyncClient(headers={"Host": "slow"}, timeout=10) as plain:
+            first = asyncio.create_task(plain.get(url))
+            await asyncio.sleep(0.2)  # the first request holds the only slot
+            shed = await plain.get(url)  # a plain HTTP client sees the NACK as it is
+            assert shed.status_code == 503 and "finagle-http-nack" in shed.headers
+            release.set()
+            assert (await first).status_code == 200
+    finally:
+        await m.stop()
+        await backend.close(grace=0.5)
