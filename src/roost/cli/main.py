@@ -9,6 +9,7 @@ from roost.cli.agent_cmd import agent_command
 from roost.cli.marathon_cmd import marathon_command
 from roost.cli.master_cmd import master_command
 from roost.cli.mesh_cmd import mesh_command
+from roost.cli.namerd_cmd import namerd_command
 from roost.cli.run_task import run_task_command
 from roost.cli.up import up_command
 
@@ -37,6 +38,7 @@ app.command("agent")(agent_command)
 app.command("run-task")(run_task_command)
 app.command("marathon")(marathon_command)
 app.command("mesh")(mesh_command)
+app.command("namerd")(namerd_command)
 
 
 def main() -> None:
