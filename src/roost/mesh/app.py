@@ -20,9 +20,11 @@ from roost.mesh.config import (
     FsNamerConfig,
     MarathonNamerConfig,
     MeshConfig,
+    NamerdHttpInterpreter,
     RouterConfig,
     ServerConfig,
 )
+from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
 from roost.naming.binding import Mounts, mount
@@ -88,6 +90,7 @@ class Mesh:
         self.admin: Server | None = None
         self._namers: list[Any] = []
         self._mounts: Mounts = ()
+        self.watchers: list[NamerdDtabWatcher] = []
 
     async def start(self) -> None:
         self._mounts, self._namers = build_namers(self.config, self.base_dir)
@@ -96,6 +99,11 @@ class Mesh:
             for rc in self.config.routers:
                 router = Router(rc, namers=self._mounts, stats=stats)
                 self.routers.append(router)
+                if isinstance(rc.interpreter, NamerdHttpInterpreter):
+                    url = await namerd_url(rc.interpreter.dst)
+                    watcher = NamerdDtabWatcher(url, rc.interpreter.namespace, router.set_base)
+                    watcher.start()
+                    self.watchers.append(watcher)
                 for sc in rc.servers:
                     self.servers.append(await self._serve(router, rc, sc, stats))
             admin = self.config.admin
@@ -118,6 +126,9 @@ class Mesh:
         )
 
     async def stop(self) -> None:
+        for watcher in self.watchers:
+            await watcher.aclose()
+        self.watchers = []
         for server in self.servers:
             await server.close(grace=1.0)
         self.servers = []

@@ -203,6 +203,10 @@ class Router:
             headers.add(DST_RESIDUAL, bound.residual.show)
         return await self.clients.get(bound)(req)
 
+    def set_base(self, dtab: Dtab) -> None:
+        """A new router dtab (from namerd): requests from now on bind with it."""
+        self.base = dtab
+
     async def aclose(self) -> None:
         await self.bindings.aclose()
         await self.clients.aclose()
