@@ -6,6 +6,7 @@ import typer
 
 from roost import MESOS_COMPAT_VERSION, __version__
 from roost.cli.agent_cmd import agent_command
+from roost.cli.dtab_cmd import app as dtab_app
 from roost.cli.marathon_cmd import marathon_command
 from roost.cli.master_cmd import master_command
 from roost.cli.mesh_cmd import mesh_command
@@ -39,6 +40,7 @@ app.command("run-task")(run_task_command)
 app.command("marathon")(marathon_command)
 app.command("mesh")(mesh_command)
 app.command("namerd")(namerd_command)
+app.add_typer(dtab_app, name="dtab")
 
 
 def main() -> None:
