@@ -83,7 +83,7 @@ class Mesh:
     ) -> None:
         self.config = config
         self.base_dir = base_dir or FilePath.cwd()
-        self.registry = registry or MetricsRegistry()
+        self.registry = registry if registry is not None else MetricsRegistry()
         self.raw_config = raw_config
         self.routers: list[Router] = []
         self.servers: list[Server] = []
