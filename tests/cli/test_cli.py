@@ -239,3 +239,44 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@pytest.mark.slow
+def test_roost_mesh_workers_share_the_router_port(tmp_path: Path) -> None:
+    backend_port, router_port, admin_port = free_port(), free_port(), free_port()
+    (tmp_path / "disco").mkdir()
+    (tmp_path / "disco" / "web").write_text(f"127.0.0.1 {backend_port}\n")
+    config = tmp_path / "mesh.yaml"
+    config.write_text(
+        f"admin: {{port: {admin_port}}}\n"
+        "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
+        f"  servers: [{{port: {router_port}}}]\n"
+    )
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    args = ["mesh", "--config", str(config), "--workers", "3"]
+    mesh = RoostProcess(args, admin_port, tmp_path / "mesh.log")
+    try:
+        mesh.start()
+        assert mesh.proc is not None
+        parent = psutil.Process(mesh.proc.pid)
+
+        def listening() -> list[psutil.Process]:
+            procs = [parent, *parent.children()]
+            return [
+                p
+                for p in procs
+                if any(c.laddr.port == router_port for c in p.net_connections("tcp"))
+            ]
+
+        wait_until(lambda: len(listening()) == 3, timeout=20)
+        for _ in range(30):  # a new connection each time: the kernel spreads them
+            rep = httpx.get(f"http://127.0.0.1:{router_port}/", headers={"Host": "web"}, timeout=10)
+            assert rep.status_code == 200
+        children = parent.children()
+    finally:
+        mesh.kill()
+        backend.shutdown()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, "workers outlived the parent"

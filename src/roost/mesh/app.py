@@ -30,6 +30,7 @@ from roost.naming import Dtab, NamingSyntaxError, Path, delegate
 from roost.naming.binding import Mounts, mount
 from roost.naming.namers import DnsSrvNamer, FsNamer, MarathonNamer
 from roost.rpc.http import Headers, Request, Response, Server, serve
+from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json, prometheus_text
 
@@ -80,11 +81,17 @@ class Mesh:
         base_dir: FilePath | None = None,
         registry: MetricsRegistry | None = None,
         raw_config: Any = None,
+        reuse_port: bool = False,
+        admin: bool = True,
     ) -> None:
+        """``reuse_port``: several processes share the router ports (``--workers``);
+        ``admin``: serve the admin port (only one worker does)."""
         self.config = config
         self.base_dir = base_dir or FilePath.cwd()
         self.registry = registry if registry is not None else MetricsRegistry()
         self.raw_config = raw_config
+        self.reuse_port = reuse_port
+        self.serve_admin = admin
         self.routers: list[Router] = []
         self.servers: list[Server] = []
         self.admin: Server | None = None
@@ -107,7 +114,10 @@ class Mesh:
                 for sc in rc.servers:
                     self.servers.append(await self._serve(router, rc, sc, stats))
             admin = self.config.admin
-            self.admin = await serve((admin.ip, admin.port), FnService(self._admin), label="admin")
+            if self.serve_admin:
+                self.admin = await serve(
+                    (admin.ip, admin.port), FnService(self._admin), label="admin"
+                )
         except BaseException:
             await self.stop()
             raise
@@ -123,6 +133,7 @@ class Mesh:
             stats=stats.scope("rt", rc.name),
             stats_scope="server",
             max_concurrent=sc.maxConcurrentRequests,
+            config=HttpServerConfig(reuse_port=self.reuse_port),
         )
 
     async def stop(self) -> None:
