@@ -9,7 +9,6 @@ import typer
 
 from roost.cli.common import LogLevel, fail, run_async
 from roost.cluster.master.config import ConfigError, MasterConfig, parse_weights
-from roost.cluster.master.server import run_master
 
 
 def master_command(
@@ -97,4 +96,6 @@ def master_command(
     except ConfigError as e:
         fail(str(e))
     typer.echo(f"starting roost master on http://{ip}:{port}", err=True)
+    from roost.cluster.master.server import run_master  # not paid by other commands
+
     run_async(run_master(config), log_level)

@@ -12,9 +12,6 @@ from rich.table import Table
 
 from roost.cli.common import LogLevel, fail, run_async
 from roost.cluster.master.config import ConfigError, MasterConfig
-from roost.cluster.master.server import MasterServer
-from roost.marathon.config import MarathonConfig
-from roost.marathon.server import MarathonServer
 
 
 def up_command(
@@ -67,8 +64,12 @@ def up_command(
 
 
 async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
+    # imported here: `roost <any command>` should not pay for the master and Marathon
     from roost.cluster.agent.config import AgentConfig
     from roost.cluster.agent.server import AgentServer
+    from roost.cluster.master.server import MasterServer
+    from roost.marathon.config import MarathonConfig
+    from roost.marathon.server import MarathonServer
 
     assert isinstance(aconf, AgentConfig)
     console = Console(stderr=True)

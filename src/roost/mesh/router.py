@@ -48,7 +48,7 @@ from roost.mesh.identifiers import (
 from roost.mesh.responses import Unroutable, error_response, no_hosts_message
 from roost.naming import BoundName, Dtab, NamingSyntaxError, Path, Prefix
 from roost.naming.binding import Mounts
-from roost.naming.bindings import BindingCache
+from roost.naming.bindings import OK, BindingCache
 from roost.naming.cache import IdleCache
 from roost.naming.split import Splitter
 from roost.rpc.classifier import http_classifier
@@ -177,9 +177,13 @@ class Router:
 
     async def _send(self, req: Request) -> Response:
         route = _route.get()
+        binding = self.bindings.binding(route.dtab, route.dst)
         try:
-            async with asyncio.timeout(self.binding_timeout):
-                tree = await self.bindings.bind(route.dtab, route.dst)
+            if binding.state == OK and not binding.stale() and binding.tree is not None:
+                tree = binding.tree  # the common case: bound and fresh, nothing to wait for
+            else:
+                async with asyncio.timeout(self.binding_timeout):
+                    tree = await binding.ready()
         except TimeoutError:
             raise RequestTimeout(
                 f"binding {route.dst.show} timed out after {self.binding_timeout:g} s"

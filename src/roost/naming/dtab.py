@@ -104,10 +104,11 @@ class Dentry:
 class Dtab:
     """An immutable sequence of dentries."""
 
-    __slots__ = ("dentries",)
+    __slots__ = ("_hash", "dentries")
 
     def __init__(self, dentries: Iterable[Dentry] = ()) -> None:
         self.dentries: tuple[Dentry, ...] = tuple(dentries)
+        self._hash: int | None = None
 
     @classmethod
     def read(cls, text: str) -> Dtab:
@@ -156,7 +157,9 @@ class Dtab:
         return isinstance(other, Dtab) and self.dentries == other.dentries
 
     def __hash__(self) -> int:
-        return hash(self.dentries)
+        if self._hash is None:  # a router hashes its dtab on every request
+            self._hash = hash(self.dentries)
+        return self._hash
 
     def __repr__(self) -> str:
         return f"Dtab({self.show})"

@@ -26,10 +26,11 @@ class Path:
     """An immutable, hashable sequence of labels. ``Path.read("/a/b")``, ``Path.of("a", "b")``;
     ``p + q`` concatenates; ``p[i]`` is a label (bytes), ``p[i:j]`` a path."""
 
-    __slots__ = ("_hash", "elems")
+    __slots__ = ("_hash", "_show", "elems")
 
     elems: tuple[bytes, ...]
     _hash: int
+    _show: str | None
 
     def __init__(self, elems: Iterable[bytes] = ()) -> None:
         elems = tuple(elems)
@@ -38,6 +39,7 @@ class Path:
                 raise ValueError(f"a path label is a non-empty bytes value, not {e!r}")
         object.__setattr__(self, "elems", elems)
         object.__setattr__(self, "_hash", hash(elems))
+        object.__setattr__(self, "_show", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Path is immutable")
@@ -48,6 +50,7 @@ class Path:
         p = object.__new__(cls)
         object.__setattr__(p, "elems", elems)
         object.__setattr__(p, "_hash", hash(elems))
+        object.__setattr__(p, "_show", None)
         return p
 
     @classmethod
@@ -65,8 +68,12 @@ class Path:
 
     @property
     def show(self) -> str:
-        """The parseable form: ``/a/b``, ``/`` when empty."""
-        return "/" + "/".join(show_label(e) for e in self.elems)
+        """The parseable form: ``/a/b``, ``/`` when empty (computed once)."""
+        shown = self._show
+        if shown is None:
+            shown = "/" + "/".join(show_label(e) for e in self.elems)
+            object.__setattr__(self, "_show", shown)
+        return shown
 
     @property
     def labels(self) -> tuple[str, ...]:
