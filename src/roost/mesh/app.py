@@ -106,6 +106,7 @@ class Mesh:
             for rc in self.config.routers:
                 router = Router(rc, namers=self._mounts, stats=stats)
                 self.routers.append(router)
+                await router.start()
                 if isinstance(rc.interpreter, NamerdHttpInterpreter):
                     url = await namerd_url(rc.interpreter.dst)
                     watcher = NamerdDtabWatcher(url, rc.interpreter.namespace, router.set_base)

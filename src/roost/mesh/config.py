@@ -217,7 +217,7 @@ class MeshConfig(Strict):
         return self
 
 
-_TAGS = ("io.l5d.", "p2c", "ewma", "aperture", "roundRobin", "constant", "jittered", "none",
+_TAGS = ("io.l5d.", "io.roost.", "p2c", "ewma", "aperture", "roundRobin", "constant", "jittered", "none",
          "default", "function-")  # fmt: skip
 
 

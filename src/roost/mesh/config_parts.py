@@ -58,8 +58,16 @@ class StaticId(Strict):
     _path = field_validator("path")(check_path)
 
 
+class MarathonIngressId(Strict):
+    kind: Literal["io.roost.marathonIngress"]
+    host: str = "marathon.mesos"
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 8080
+    uriPrefix: str = ""
+    ttlMs: PosInt = 5000
+
+
 IdentifierConfig = Annotated[
-    HeaderTokenId | MethodAndHostId | PathId | HeaderPathId | StaticId,
+    HeaderTokenId | MethodAndHostId | PathId | HeaderPathId | StaticId | MarathonIngressId,
     Field(discriminator="kind"),
 ]
 

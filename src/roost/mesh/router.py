@@ -29,6 +29,7 @@ from roost.mesh.config import GlobalService, RouterConfig, StaticService
 from roost.mesh.config_parts import (
     HeaderPathId,
     HeaderTokenId,
+    MarathonIngressId,
     MethodAndHostId,
     PathId,
     ServiceParams,
@@ -45,6 +46,7 @@ from roost.mesh.identifiers import (
     StaticIdentifier,
     Unidentified,
 )
+from roost.mesh.ingress import MarathonIngressIdentifier
 from roost.mesh.responses import Unroutable, error_response, no_hosts_message
 from roost.naming import BoundName, Dtab, NamingSyntaxError, Path, Prefix
 from roost.naming.binding import Mounts
@@ -85,6 +87,9 @@ def make_identifier(config: Any, prefix: Path) -> Identifier:
         return PathIdentifier(prefix, config.segments, config.consume)
     if isinstance(config, HeaderPathId):
         return HeaderPathIdentifier(prefix, config.header)
+    if isinstance(config, MarathonIngressId):
+        url = f"http://{config.host}:{config.port}{config.uriPrefix}"
+        return MarathonIngressIdentifier(url, prefix=prefix, ttl=config.ttlMs / 1000)
     assert isinstance(config, StaticId)
     return StaticIdentifier(Path.read(config.path), prefix)
 
@@ -211,6 +216,15 @@ class Router:
         """A new router dtab (from namerd): requests from now on bind with it."""
         self.base = dtab
 
+    async def start(self) -> None:
+        """Start what keeps identifiers fresh (the Marathon ingress table)."""
+        for identify in self.identify.identifiers:
+            if isinstance(identify, MarathonIngressIdentifier):
+                await identify.start()
+
     async def aclose(self) -> None:
+        for identify in self.identify.identifiers:
+            if isinstance(identify, MarathonIngressIdentifier):
+                await identify.aclose()
         await self.bindings.aclose()
         await self.clients.aclose()
