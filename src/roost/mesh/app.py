@@ -1,7 +1,7 @@
 """A running mesh: the namers, routers, their servers and the admin server of one
 configuration (``roost mesh --config FILE.yaml``).
 
-Admin (``admin.ip``:``admin.port``, 9990): ``/admin/ping`` (``pong``), ``/health``,
+Admin (``admin.ip``:``admin.port``, 9990): ``/`` the dashboard, ``/admin/ping`` (``pong``), ``/health``,
 ``/admin/metrics.json`` (the flat metric tree ``rt/<router>/server|service|client/…``),
 ``/admin/metrics/prometheus`` and ``/metrics``, ``/config.json``,
 ``/delegator.json?path=&dtab=[&router=]``, ``/bound-names.json``.
@@ -24,6 +24,7 @@ from roost.mesh.config import (
     RouterConfig,
     ServerConfig,
 )
+from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
@@ -158,6 +159,8 @@ class Mesh:
 
     async def _admin(self, req: Request) -> Response:
         path = req.path
+        if path in ("/", "/dashboard"):
+            return _text(200, DASHBOARD_HTML, "text/html; charset=utf-8")
         if path == "/admin/ping":
             return _text(200, "pong")
         if path == "/health":
