@@ -55,6 +55,12 @@ BAD_FLAGS = [
     (["marathon", "--framework-name", " "], "--framework-name must not be empty"),
     (["marathon", "--port", "x"], "unable to parse string as an integer"),
     (["up", "--marathon-port", "70000"], "--marathon-port must be between 0 and 65535"),
+    (["namerd", "--port", "70000"], "--port must be between 0 and 65535"),
+    (["namerd", "--store", "ftp://x"], "unknown scheme 'ftp'"),
+    (["namerd", "--port", "x"], "Invalid value for '--port'"),
+    (["mesh", "--config", "m.yaml", "--workers", "0"], "--workers must be between 1 and 64"),
+    (["mesh"], "Missing option '--config'"),
+    (["dtab", "put", "--if-match"], "Option '--if-match' requires an argument"),
 ]
 
 
@@ -205,18 +211,7 @@ def test_mesh_without_its_config_file_says_so(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_roost_mesh_routes_a_request_to_a_backend(tmp_path: Path) -> None:
-    backend_port, router_port, admin_port = free_port(), free_port(), free_port()
-    (tmp_path / "disco").mkdir()
-    (tmp_path / "disco" / "web").write_text(f"127.0.0.1 {backend_port}\n")
-    config = tmp_path / "mesh.yaml"
-    config.write_text(
-        f"admin: {{port: {admin_port}}}\n"
-        "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
-        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
-        f"  servers: [{{port: {router_port}}}]\n"
-    )
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    config, router_port, admin_port, backend = _mesh_setup(tmp_path)
     mesh = RoostProcess(["mesh", "--config", str(config)], admin_port, tmp_path / "mesh.log")
     try:
         mesh.start()
@@ -243,18 +238,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.slow
 def test_roost_mesh_workers_share_the_router_port(tmp_path: Path) -> None:
-    backend_port, router_port, admin_port = free_port(), free_port(), free_port()
-    (tmp_path / "disco").mkdir()
-    (tmp_path / "disco" / "web").write_text(f"127.0.0.1 {backend_port}\n")
-    config = tmp_path / "mesh.yaml"
-    config.write_text(
-        f"admin: {{port: {admin_port}}}\n"
-        "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
-        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
-        f"  servers: [{{port: {router_port}}}]\n"
-    )
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    config, router_port, admin_port, backend = _mesh_setup(tmp_path)
     args = ["mesh", "--config", str(config), "--workers", "3"]
     mesh = RoostProcess(args, admin_port, tmp_path / "mesh.log")
     try:
@@ -280,3 +264,21 @@ def test_roost_mesh_workers_share_the_router_port(tmp_path: Path) -> None:
         backend.shutdown()
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, "workers outlived the parent"
+
+
+def _mesh_setup(tmp_path: Path) -> tuple[Path, int, int, http.server.ThreadingHTTPServer]:
+    """A backend answering 'hello from web', found through io.l5d.fs, and a mesh config
+    routing to it: (config file, router port, admin port, backend)."""
+    backend_port, router_port, admin_port = free_port(), free_port(), free_port()
+    (tmp_path / "disco").mkdir()
+    (tmp_path / "disco" / "web").write_text(f"127.0.0.1 {backend_port}\n")
+    config = tmp_path / "mesh.yaml"
+    config.write_text(
+        f"admin: {{port: {admin_port}}}\n"
+        "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        "routers:\n- protocol: http\n  dtab: /svc => /#/io.l5d.fs\n"
+        f"  servers: [{{port: {router_port}}}]\n"
+    )
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    return config, router_port, admin_port, backend

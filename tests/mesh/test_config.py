@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from roost.mesh.config import ConfigError, load_config
+from roost.mesh.config import ConfigError, load_config, settings_for
 from roost.mesh.config_parts import ApertureLB, ConsecutiveFailures, Ewma, PathId
+from roost.naming import Path
 
 GOB = """
 admin:
@@ -129,3 +130,33 @@ def test_every_problem_is_listed_at_once() -> None:
         load_config("routers:\n- protocol: http\n  bogus: 1\n  servers: [{port: -5}]\n")
     lines = str(info.value).splitlines()
     assert len(lines) == 2
+
+
+def test_static_configs_apply_by_prefix_and_later_ones_override() -> None:
+    config = load_config(
+        """
+routers:
+- protocol: http
+  client:
+    kind: io.l5d.static
+    configs:
+    - prefix: /#/io.l5d.fs
+      requestAttemptTimeoutMs: 100
+      loadBalancer: {kind: roundRobin}
+    - prefix: /#/io.l5d.fs/web
+      requestAttemptTimeoutMs: 500
+  service:
+    kind: io.l5d.static
+    configs:
+    - {prefix: /svc, totalTimeoutMs: 1000}
+    - {prefix: /svc/slow, totalTimeoutMs: 9000}
+"""
+    )
+    router = config.routers[0]
+    web = settings_for(router.client, Path.read("/#/io.l5d.fs/web"))
+    assert web["requestAttemptTimeoutMs"] == 500 and web["loadBalancer"].kind == "roundRobin"
+    api = settings_for(router.client, Path.read("/#/io.l5d.fs/api"))
+    assert api["requestAttemptTimeoutMs"] == 100
+    assert settings_for(router.client, Path.read("/$/inet/127.0.0.1/80")) == {}
+    assert settings_for(router.service, Path.read("/svc/slow/x"))["totalTimeoutMs"] == 9000
+    assert settings_for(router.service, Path.read("/svc/fast"))["totalTimeoutMs"] == 1000

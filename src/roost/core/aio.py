@@ -9,6 +9,8 @@ here use it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
 
 async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
@@ -22,3 +24,12 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has finished (``None``: nothing to do)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
-from roost.mesh.config import GlobalClient, RouterConfig, StaticClient
+from roost.mesh.config import RouterConfig, settings_for
 from roost.mesh.config_parts import (
     P2C,
     ApertureLB,
     BackoffConfig,
     BudgetConfig,
-    ClientParams,
     ConsecutiveFailures,
     ConstantBackoff,
     Ewma,
@@ -27,7 +26,7 @@ from roost.mesh.config_parts import (
     SuccessRate,
     SuccessRateWindowed,
 )
-from roost.naming import BoundName, Path, Prefix
+from roost.naming import BoundName, Path
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Bound
 from roost.naming.cache import IdleCache
@@ -42,25 +41,6 @@ from roost.rpc.budget import RetryBudget
 from roost.rpc.endpoints import Endpoint, EndpointSet
 from roost.rpc.http import HttpClient, PoolConfig, client
 from roost.rpc.stats import StatsReceiver
-
-_SETTINGS = ("loadBalancer", "failureAccrual", "requeueBudget", "requestAttemptTimeoutMs",
-             "hostConnectionPool")  # fmt: skip
-
-
-def settings_for(config: GlobalClient | StaticClient, bound_id: Path) -> dict[str, Any]:
-    """The client settings that apply to ``bound_id`` (unset ones are absent)."""
-    layers: list[ClientParams] = []
-    if isinstance(config, GlobalClient):
-        layers.append(config)
-    else:
-        layers.extend(c for c in config.configs if Prefix.read(c.prefix).matches(bound_id))
-    out: dict[str, Any] = {}
-    for layer in layers:
-        for key in _SETTINGS:
-            value = getattr(layer, key)
-            if value is not None:
-                out[key] = value
-    return out
 
 
 def backoff_of(config: BackoffConfig | None, rng: random.Random | None = None) -> Backoff | None:

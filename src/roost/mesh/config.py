@@ -28,7 +28,7 @@ from roost.mesh.config_parts import (
     Strict,
     check_path,
 )
-from roost.naming import Dtab, NamingSyntaxError
+from roost.naming import Dtab, NamingSyntaxError, Path, Prefix
 
 Port = Annotated[int, Field(ge=0, le=65535, strict=True)]
 
@@ -60,6 +60,33 @@ class GlobalService(ServiceParams):
 class StaticService(Strict):
     kind: Literal["io.l5d.static"]
     configs: list[ServiceParams]
+
+
+CLIENT_SETTINGS = ("loadBalancer", "failureAccrual", "requeueBudget",
+                   "requestAttemptTimeoutMs", "hostConnectionPool")  # fmt: skip
+SERVICE_SETTINGS = ("retries", "totalTimeoutMs", "responseClassifier")
+
+
+def settings_for(
+    config: GlobalClient | StaticClient | GlobalService | StaticService, name: Path
+) -> dict[str, Any]:
+    """The settings of a client (by bound id) or service (by logical name) that apply to
+    ``name``: the global ones, or every static config whose ``prefix`` matches, later ones
+    overriding earlier ones. Unset settings are absent."""
+    keys = (
+        SERVICE_SETTINGS if isinstance(config, GlobalService | StaticService) else CLIENT_SETTINGS
+    )
+    if isinstance(config, StaticClient | StaticService):
+        layers: list[Any] = [c for c in config.configs if Prefix.read(c.prefix).matches(name)]
+    else:
+        layers = [config]
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key in keys:
+            value = getattr(layer, key)
+            if value is not None:
+                out[key] = value
+    return out
 
 
 class DefaultInterpreter(Strict):

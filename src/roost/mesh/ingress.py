@@ -15,13 +15,13 @@ cannot be asked the last table stays.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from typing import Any
 
 import httpx
 
+from roost.core.aio import cancel_quietly
 from roost.mesh.identifiers import DEFAULT_PREFIX, Identification, Identified, Unidentified
 from roost.naming import NamingSyntaxError, Path
 from roost.rpc.http import Request
@@ -105,8 +105,5 @@ class MarathonIngressIdentifier:
             await self.refresh()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_quietly(task)

@@ -10,12 +10,12 @@ then twice as long each time, up to 5 s.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 import httpx
 
+from roost.core.aio import cancel_quietly
 from roost.naming import Dtab, NamingSyntaxError, Path, bind
 from roost.naming.addr import Bound
 
@@ -90,8 +90,5 @@ class NamerdDtabWatcher:
         self.first.set()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_quietly(task)

@@ -25,14 +25,13 @@ from typing import Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.mesh.clients import ClientCache, backoff_of, budget_of
-from roost.mesh.config import GlobalService, RouterConfig, StaticService
+from roost.mesh.config import RouterConfig, settings_for
 from roost.mesh.config_parts import (
     HeaderPathId,
     HeaderTokenId,
     MarathonIngressId,
     MethodAndHostId,
     PathId,
-    ServiceParams,
     StaticId,
 )
 from roost.mesh.dtab_headers import take_linkerd_local_dtab
@@ -48,7 +47,7 @@ from roost.mesh.identifiers import (
 )
 from roost.mesh.ingress import MarathonIngressIdentifier
 from roost.mesh.responses import Unroutable, error_response, no_hosts_message
-from roost.naming import BoundName, Dtab, NamingSyntaxError, Path, Prefix
+from roost.naming import BoundName, Dtab, NamingSyntaxError, Path
 from roost.naming.binding import Mounts
 from roost.naming.bindings import OK, BindingCache
 from roost.naming.cache import IdleCache
@@ -92,20 +91,6 @@ def make_identifier(config: Any, prefix: Path) -> Identifier:
         return MarathonIngressIdentifier(url, prefix=prefix, ttl=config.ttlMs / 1000)
     assert isinstance(config, StaticId)
     return StaticIdentifier(Path.read(config.path), prefix)
-
-
-def service_settings(config: GlobalService | StaticService, dst: Path) -> dict[str, Any]:
-    layers: list[ServiceParams] = []
-    if isinstance(config, GlobalService):
-        layers.append(config)
-    else:
-        layers.extend(c for c in config.configs if Prefix.read(c.prefix).matches(dst))
-    out: dict[str, Any] = {}
-    for layer in layers:
-        for key in ("retries", "totalTimeoutMs", "responseClassifier"):
-            if getattr(layer, key) is not None:
-                out[key] = getattr(layer, key)
-    return out
 
 
 class Router:
@@ -164,7 +149,7 @@ class Router:
         return service
 
     def _build_service(self, dst: Path) -> Service[Request, Response]:
-        settings = service_settings(self.config.service, dst)
+        settings = settings_for(self.config.service, dst)
         kind = settings.get("responseClassifier")
         classifier = http_classifier(kind.kind if kind else "io.l5d.http.nonRetryable5XX")
         service: Service[Request, Response] = self._dispatch

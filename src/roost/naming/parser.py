@@ -17,6 +17,9 @@ marks the place: ``label char expected but end of input found at '/foo/bar/[]'``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from roost.naming.dtab import ANY, Dentry, Dtab, Prefix
 from roost.naming.errors import NamingSyntaxError
 from roost.naming.path import SHOWABLE, Path
@@ -204,36 +207,32 @@ def _describe(c: str) -> str:
     return "end of input" if c == _END else f"'{c}'"
 
 
-def parse_path(text: str) -> Path:
+T = TypeVar("T")
+
+
+def _parse_all(text: str, production: Callable[[_Parser], T]) -> T:
+    """``production`` over the whole of ``text`` (only whitespace and comments may follow)."""
     p = _Parser(text)
-    path = p.path()
+    found = production(p)
     p.ensure_end()
-    return path
+    return found
+
+
+def parse_path(text: str) -> Path:
+    return _parse_all(text, _Parser.path)
 
 
 def parse_tree(text: str) -> NameTree[Path]:
-    p = _Parser(text)
-    tree = p.tree()
-    p.ensure_end()
-    return tree
+    return _parse_all(text, _Parser.tree)
 
 
 def parse_prefix(text: str) -> Prefix:
-    p = _Parser(text)
-    prefix = p.prefix()
-    p.ensure_end()
-    return prefix
+    return _parse_all(text, _Parser.prefix)
 
 
 def parse_dentry(text: str) -> Dentry:
-    p = _Parser(text)
-    dentry = p.dentry()
-    p.ensure_end()
-    return dentry
+    return _parse_all(text, _Parser.dentry)
 
 
 def parse_dtab(text: str) -> Dtab:
-    p = _Parser(text)
-    dtab = p.dtab()
-    p.ensure_end()
-    return dtab
+    return _parse_all(text, _Parser.dtab)

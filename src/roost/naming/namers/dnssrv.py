@@ -14,13 +14,13 @@ Resolvers (``dnsHosts``) are ``host`` or ``host:port``; by default the nameserve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from pathlib import Path as FilePath
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
+from roost.core.aio import cancel_quietly
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Address, Bound
 from roost.naming.name import BoundName
@@ -178,8 +178,5 @@ class DnsSrvNamer:
                 log.exception("io.l5d.dnssrv: refresh failed")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_quietly(task)

@@ -19,10 +19,10 @@ atomically (write, then rename) to change them in one step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path as FilePath
 
+from roost.core.aio import cancel_quietly
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Address, Bound
 from roost.naming.name import BoundName
@@ -127,8 +127,5 @@ class FsNamer:
                 log.exception("io.l5d.fs: refreshing %s failed", self.root)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_quietly(task)

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from roost.core.aio import cancel_quietly
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Address, Bound
 from roost.naming.name import BoundName
@@ -206,10 +207,7 @@ class MarathonNamer:
                         yield str(json.loads(line[5:]).get("eventType", ""))
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            await cancel_quietly(task)
         await self._http.aclose()
