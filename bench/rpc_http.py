@@ -174,13 +174,11 @@ Call = Callable[[], Awaitable[None]]
 @contextlib.asynccontextmanager
 async def roost_client(port: int, concurrency: int) -> AsyncIterator[Call]:
     from roost.rpc.http import HttpEndpointFactory, PoolConfig, Request, read_body
-    from roost.rpc.service import FactoryToService
 
     pool = HttpEndpointFactory(("127.0.0.1", port), PoolConfig(high=concurrency))
-    service = FactoryToService(pool)
 
     async def call() -> None:
-        rep = await service(Request("GET", "/"))
+        rep = await pool(Request("GET", "/"))
         if await read_body(rep.body) != BODY:
             raise RuntimeError("bad body")
 

@@ -23,15 +23,26 @@ from roost.rpc.http import (
     request,
 )
 from roost.rpc.http.pool_stats import PoolStats
-from roost.rpc.service import FactoryToService, Status
+from roost.rpc.service import FactoryToService, Service, Status
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
 
 from .conftest import start
 
 
-async def test_sequential_requests_reuse_one_keep_alive_connection(server: Server) -> None:
+def _as_service(pool: HttpEndpointFactory, how: str) -> Service[Request, Response]:
+    """The pool wrapped in a session per request, or called as a service itself."""
+    return FactoryToService(pool) if how == "sessions" else pool
+
+
+BOTH = pytest.mark.parametrize("how", ["sessions", "pool"])
+
+
+@BOTH
+async def test_sequential_requests_reuse_one_keep_alive_connection(
+    server: Server, how: str
+) -> None:
     pool = HttpEndpointFactory(server.address)
-    client = FactoryToService(pool)
+    client = _as_service(pool, how)
     for i in range(20):
         rep = await client(Request(target=f"/{i}"))
         assert rep.headers["x-target"] == f"/{i}"
@@ -189,17 +200,20 @@ async def test_a_closed_pool_refuses_sessions_and_fails_its_waiters(server: Serv
     assert pool.pool_size == 0
 
 
-async def test_a_call_cut_by_the_callers_timeout_discards_its_connection() -> None:
+@BOTH
+async def test_a_call_cut_by_the_callers_timeout_discards_its_connection(how: str) -> None:
     async def hang(req: Request) -> Response:
-        await asyncio.sleep(5)
+        if req.target == "/hang":
+            await asyncio.sleep(5)
         return Response(200)
 
     server = await start(hang)
     pool = HttpEndpointFactory(server.address)
-    client = FactoryToService(pool)
+    client = _as_service(pool, how)
+    await client(Request())  # a cached connection first: the pool's fast path takes it
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.1):
-            await client(Request())
+            await client(Request(target="/hang"))
     assert (pool.pool_size, pool.pool_cached) == (0, 0)
     await asyncio.sleep(0.05)
     assert not server.connections  # the server saw it go, and cancelled the service call
@@ -253,3 +267,23 @@ async def test_a_failed_connect_is_timed_in_its_own_histogram() -> None:
     assert values["clnt/x/failed_connect_latency_ms.count"] == 1
     assert values["clnt/x/connects"] == 0 and values["clnt/x/pool_size"] == 0
     await pool.close()
+
+
+async def test_the_pool_as_a_service_shares_its_connections_among_concurrent_callers() -> None:
+    gate = asyncio.Event()
+
+    async def slow(req: Request) -> Response:
+        await gate.wait()
+        return Response(200, body=req.target.encode())
+
+    server = await start(slow)
+    pool = HttpEndpointFactory(server.address, PoolConfig(high=2))
+    calls = [asyncio.create_task(pool(Request(target=f"/{i}"))) for i in range(5)]
+    await asyncio.sleep(0.05)
+    assert (pool.pool_size, pool.pool_waiters) == (2, 3)  # two on the wire, three waiting
+    gate.set()
+    replies = await asyncio.gather(*calls)
+    assert [r.body for r in replies] == [f"/{i}".encode() for i in range(5)]
+    assert (server.accepted, pool.connects, pool.pool_cached) == (2, 2, 2)
+    await pool.close()
+    await server.close(0.5)

@@ -27,7 +27,13 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 from roost.rpc.errors import ChannelClosed, ProtocolError, RpcError, WriteFailed, translate
 from roost.rpc.http.address import Address, format_address, parse_address
 from roost.rpc.http.body import BodyStream
-from roost.rpc.http.codec import BODY_FRAMING, content_length, is_chunked, request_head
+from roost.rpc.http.codec import (
+    BODY_FRAMING,
+    content_length,
+    is_chunked,
+    parse_content_length,
+    request_head,
+)
 from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow, write_stream
 from roost.rpc.http.message import Headers, Request, Response
 from roost.rpc.http.nack import nack_error
@@ -55,6 +61,10 @@ class ClientConnection(asyncio.Protocol):
         self._response: Response | None = None
         self._headers: list[tuple[str, str]] = []
         self._reason = b""
+        self._length: int | None = None
+        """The response's first ``Content-Length``, as parsed (``-1``: malformed)."""
+        self._te = False
+        """The response has a ``Transfer-Encoding``."""
         self._buffer: bytearray | None = None
         self._stream: BodyStream | None = None
         self._until_close = False
@@ -106,12 +116,13 @@ class ClientConnection(asyncio.Protocol):
         if self._busy:
             raise RuntimeError("an HTTP/1.1 connection carries one request at a time")
         transport = self.transport
-        if self.status == Status.CLOSED or transport is None:
+        if self.closed or transport is None or transport.is_closing():
             raise WriteFailed("the connection is closed", source=self.address)
         head, chunked, length = self._head(req)
         self._busy, self._sent, self._method, self._keep = True, False, req.method, False
         self._until_close = self._interim = self._head_done = False
         self._response, self._buffer, self._body_error = None, None, None
+        self._headers, self._reason, self._length, self._te = [], b"", None, False
         future = self._future = asyncio.get_running_loop().create_future()
         body = req.body
         self._parts = 1 if isinstance(body, bytes) else 2
@@ -141,6 +152,8 @@ class ClientConnection(asyncio.Protocol):
         except BaseException:
             self._abort()
             raise
+        if rep.status != 503:
+            return rep
         nack = nack_error(rep, self.address)
         if nack is not None:
             if isinstance(rep.body, BodyStream):
@@ -284,14 +297,22 @@ class ClientConnection(asyncio.Protocol):
 
     # -- parser callbacks ---------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._headers = []
-        self._reason = b""
+    # (no on_message_begin: each exchange, and each interim response, resets the state)
 
     def on_status(self, status: bytes) -> None:
         self._reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name)
+        if size == 14 or size == 17:  # the framing headers, noticed as they go by
+            lname = name.lower()
+            if lname == b"content-length":
+                if self._length is None:
+                    self._length = parse_content_length(value.decode("latin-1"))
+                    if self._length is None:
+                        self._length = -1
+            elif lname == b"transfer-encoding":
+                self._te = True
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -299,8 +320,9 @@ class ClientConnection(asyncio.Protocol):
         status = parser.get_status_code()
         if status < 200:
             self._interim = True  # 100 Continue and friends: the real answer follows
+            self._headers, self._reason, self._length, self._te = [], b"", None, False
             return
-        headers = Headers(self._headers)
+        headers = Headers.adopt(self._headers)
         rep = Response(
             status, headers, b"", self._reason.decode("latin-1"), parser.get_http_version()
         )
@@ -311,8 +333,8 @@ class ClientConnection(asyncio.Protocol):
             self._resolve(rep)
             self._part_done()
             return
-        chunked = is_chunked(headers)
-        length = None if chunked else content_length(headers)
+        chunked = self._te and is_chunked(headers)
+        length = None if chunked or self._length == -1 else self._length
         if status in (204, 304) or (length is not None and length <= self.stream_threshold):
             self._buffer = bytearray()
             return
@@ -343,8 +365,9 @@ class ClientConnection(asyncio.Protocol):
         self._part_done()
 
     def _resolve(self, rep: Response) -> None:
-        if self._future is not None and not self._future.done():
-            self._future.set_result(rep)
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(rep)
 
     # -- BodySource ---------------------------------------------------------------------
 

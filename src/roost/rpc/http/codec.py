@@ -78,6 +78,8 @@ def _check(name: str, value: str) -> None:
 _GOOD_NAMES: set[str] = set()
 """Header names already checked: a process uses a few dozen, on every message."""
 _GOOD_NAMES_MAX = 4096
+_STATUS_LINES: dict[tuple[int, str], str] = {}
+"""Status lines already checked and written, by status and reason phrase."""
 
 
 def _lines(first: str, headers: Iterable[tuple[str, str]], extra: list[tuple[str, str]]) -> bytes:
@@ -123,11 +125,17 @@ def response_head(
     headers: Iterable[tuple[str, str]],
     extra: list[tuple[str, str]],
 ) -> bytes:
-    if not 100 <= status <= 999:
-        raise ValueError(f"invalid status {status}")
-    if _BAD_VALUE.search(reason_phrase):
-        raise ValueError("invalid reason phrase")
-    return _lines(f"HTTP/1.1 {status} {reason_phrase or reason(status)}\r\n", headers, extra)
+    key = (status, reason_phrase)
+    line = _STATUS_LINES.get(key)
+    if line is None:
+        if not 100 <= status <= 999:
+            raise ValueError(f"invalid status {status}")
+        if _BAD_VALUE.search(reason_phrase):
+            raise ValueError("invalid reason phrase")
+        line = f"HTTP/1.1 {status} {reason_phrase or reason(status)}\r\n"
+        if len(_STATUS_LINES) < _GOOD_NAMES_MAX:
+            _STATUS_LINES[key] = line
+    return _lines(line, headers, extra)
 
 
 def chunk_header(size: int) -> bytes:

@@ -23,6 +23,13 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = list(items)
 
+    @classmethod
+    def adopt(cls, items: list[tuple[str, str]]) -> Headers:
+        """Headers over ``items`` itself, not a copy (the caller hands the list over)."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        return headers
+
     def get(self, name: str, default: str | None = None) -> str | None:
         lname = name.lower()
         for k, v in self._items:

@@ -10,6 +10,7 @@
   (closed, ``Connection: close``, a cancelled call, an abandoned body) is closed.
 * Released connections are cached, most recently used first; one idle for ``idle_ttl``
   seconds is closed, except the ``low`` the pool keeps however idle.
+* The pool is itself a ``Service``: calling it runs one request on a pooled connection.
 * Statistics are plain attributes, named as upstream: ``pool_size``, ``pool_waiters``,
   ``pool_cached``, ``num_waited``, ``num_too_many_waiters``, plus ``connects`` and
   ``connect_failures``.
@@ -138,6 +139,21 @@ class HttpEndpointFactory:
         if got is None:  # a slot was freed for us: open a connection in it
             return _Session(self, await self._connect())
         return _Session(self, got)
+
+    async def __call__(self, req: Request) -> Response:
+        """The pool as a service: a connection for this one request (Finagle's
+        ``FactoryToService``, without a session object when a cached connection is free)."""
+        conn = self._take_cached() if not self._closed else None
+        if conn is None:
+            session = await self.acquire()
+            try:
+                return await session(req)
+            finally:
+                await session.close()
+        try:
+            return await conn(req)
+        finally:
+            conn.on_idle(self._release)
 
     async def _connect(self) -> ClientConnection:
         config, stats = self.config, self._stats

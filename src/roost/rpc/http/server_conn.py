@@ -2,9 +2,9 @@
 ``httptools.HttpRequestParser``.
 
 * Requests are answered in the order they arrived. Pipelined requests are parsed ahead and
-  queued (at most ``max_pipelined``; then the socket is paused); one task per busy
-  connection serves the queue and ends when it is empty, so an idle connection costs a
-  parser, a protocol object and a timer — no task.
+  queued (at most ``max_pipelined``; then the socket is paused). A connection's task starts
+  with its first request, serves the queue and then waits for the next one (waking a task
+  costs less than starting one); a connection never asked anything has no task.
 * A body of known length up to ``stream_threshold`` reaches the service as ``bytes``; a
   larger or chunked one as a :class:`~roost.rpc.http.body.BodyStream`, read under
   back-pressure (the socket is paused while the stream holds ``body_buffer`` bytes).
@@ -54,12 +54,24 @@ _NONE, _IDLE, _HEAD, _BODY, _LINGER = range(5)  # what the read deadline stands 
 _BODY_FULL, _QUEUE_FULL, _STOPPED, _CONTINUE = 1, 2, 4, 8  # why reading is paused
 LINGER_SECONDS = 2.0
 _LINE_EXTRA = len("  HTTP/1.1")  # the two spaces and the version around the url
+# Headers the connection must look at, noticed as they are parsed (by length first: most
+# names are not looked at twice), so a plain request needs no further scans of its headers.
+_LENGTH, _CHUNKED, _EXPECT, _CONTEXT = 1, 2, 4, 8
+_WATCHED = {
+    b"content-length": _LENGTH,
+    b"transfer-encoding": _CHUNKED,
+    b"expect": _EXPECT,
+    b"l5d-ctx-deadline": _CONTEXT,
+    b"l5d-ctx-dtab": _CONTEXT,
+}
+_WATCHED_SIZES = frozenset(len(name) for name in _WATCHED)
 
 
 class ServerConnection(asyncio.Protocol):
     __slots__ = (
         "_buffer",
         "_expecting",
+        "_flags",
         "_head_size",
         "_headers",
         "_in_head",
@@ -70,11 +82,13 @@ class ServerConnection(asyncio.Protocol):
         "_queue",
         "_raw_head",
         "_read_kind",
+        "_serving",
         "_stop",
         "_stream",
         "_task",
         "_timer",
         "_url",
+        "_wakeup",
         "closed",
         "config",
         "flow",
@@ -92,10 +106,13 @@ class ServerConnection(asyncio.Protocol):
         self.closed = False
         self._queue: list[Exchange | Refusal] = []
         self._task: asyncio.Task[None] | None = None
+        self._serving = False
+        self._wakeup: asyncio.Future[None] | None = None
         self._timer = ConnectionTimer(self._loop, self._expired, 2)
         self._read_kind = _NONE
         self._url = b""
         self._headers: list[tuple[str, str]] = []
+        self._flags = 0
         self._head_size = 0
         self._raw_head = 0
         self._in_head = False
@@ -171,6 +188,11 @@ class ServerConnection(asyncio.Protocol):
             self._raw_head = self._head_size if began_now else self._raw_head + len(data)
             if self._raw_head > self.config.max_header_bytes + self.config.max_request_line:
                 self._reject(431, "Request Header Fields Too Large")
+            elif began_now:  # the head's deadline runs from the read that began it
+                self._set_read(_HEAD, self.config.read_timeout)
+        else:
+            # once per read, not per parser event: a whole request usually comes in one
+            self._update_read_due()
 
     # -- parser callbacks ---------------------------------------------------------------
 
@@ -178,9 +200,9 @@ class ServerConnection(asyncio.Protocol):
         self._in_head = True
         self._url = b""
         self._headers = []
+        self._flags = 0
         self._head_size = 0
         self._raw_head = -1  # began in this read
-        self._set_read(_HEAD, self.config.read_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -194,6 +216,8 @@ class ServerConnection(asyncio.Protocol):
         self._head_size += len(name) + len(value) + 4
         if self._head_size - len(self._url) > self.config.max_header_bytes:
             raise Refusal(431, "Request Header Fields Too Large")
+        if len(name) in _WATCHED_SIZES:
+            self._flags |= _WATCHED.get(name.lower(), 0)
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -206,12 +230,17 @@ class ServerConnection(asyncio.Protocol):
         request = Request(
             parser.get_method().decode("ascii"), self._url.decode("latin-1"), headers, b"", version
         )
-        exchange = Exchange(request, parser.should_keep_alive())
-        chunked = is_chunked(headers)
-        length = None if chunked else content_length(headers)
+        flags = self._flags
+        exchange = Exchange(request, parser.should_keep_alive(), context=bool(flags & _CONTEXT))
+        chunked = bool(flags & _CHUNKED) and is_chunked(headers)
+        length = content_length(headers) if flags & _LENGTH and not chunked else None
         config = self.config
         if chunked or length:
-            exchange.expect = version == "1.1" and has_token(headers.get("expect"), "100-continue")
+            exchange.expect = (
+                bool(flags & _EXPECT)
+                and version == "1.1"
+                and has_token(headers.get("expect"), "100-continue")
+            )
             if exchange.expect:
                 self._pause_reading(_CONTINUE)  # nothing comes before 100 Continue
             if chunked or exchange.expect or (length or 0) > config.stream_threshold:
@@ -224,15 +253,12 @@ class ServerConnection(asyncio.Protocol):
                 self._pending = exchange
         else:
             self._pending = exchange
-        self._update_read_due()
 
     def on_body(self, data: bytes) -> None:
         if self._stream is not None:
             self._stream.feed(data)
         elif self._buffer is not None:
             self._buffer += data
-        if self._read_kind == _BODY:
-            self._timer.set(_READ, self.config.read_timeout)
 
     def on_message_complete(self) -> None:
         if self._stream is not None:
@@ -244,7 +270,6 @@ class ServerConnection(asyncio.Protocol):
             self._enqueue(self._pending)
         self._pending = None
         self._buffer = None
-        self._update_read_due()
 
     # -- BodySource ---------------------------------------------------------------------
 
@@ -275,27 +300,45 @@ class ServerConnection(asyncio.Protocol):
         self._queue.append(item)
         if len(self._queue) >= self.config.max_pipelined:
             self._pause_reading(_QUEUE_FULL)
-        if self._task is None and not self.closed:
+        if self._serving or self.closed:
+            return
+        self._serving = True
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None:
+            wakeup.set_result(None)
+        else:
             # a fresh context: nothing leaks from the code that started the server
             self._task = self._loop.create_task(self._serve(), context=contextvars.Context())
 
     async def _serve(self) -> None:
+        """The connection's task: serves the queue, then waits for the next request (one
+        task per connection, not per request: starting a task costs more than waking one)."""
         try:
-            while self._queue and not self.closed:
-                item = self._queue.pop(0)
-                if len(self._queue) < self.config.max_pipelined:
-                    self._resume_reading(_QUEUE_FULL)
-                if isinstance(item, Refusal):
-                    assert self.transport is not None
-                    self.transport.write(plain_response(item.status, item.text))
+            while True:
+                while self._queue and not self.closed:
+                    item = self._queue.pop(0)
+                    if len(self._queue) < self.config.max_pipelined:
+                        self._resume_reading(_QUEUE_FULL)
+                    if isinstance(item, Refusal):
+                        assert self.transport is not None
+                        self.transport.write(plain_response(item.status, item.text))
+                        self._finish()
+                        return
+                    self._expecting = item.stream if item.expect else None
+                    keep = await respond(self, item)
+                    self._expecting = None
+                    if not keep:
+                        self._finish()
+                        return
+                self._serving = False
+                if self.closed:
+                    return
+                if self.server.draining and self._idle():
                     self._finish()
                     return
-                self._expecting = item.stream if item.expect else None
-                keep = await respond(self, item)
-                self._expecting = None
-                if not keep:
-                    self._finish()
-                    return
+                self._update_read_due()
+                wakeup = self._wakeup = self._loop.create_future()
+                await wakeup
         except OSError:
             return  # the client went away while we wrote
         except Exception:
@@ -304,16 +347,11 @@ class ServerConnection(asyncio.Protocol):
                 self.transport.abort()
             return
         finally:
-            self._task = None
-        if not self.closed and self.server.draining and self._idle():
-            self._finish()
-        self._update_read_due()
+            self._task = self._wakeup = None
+            self._serving = False
 
     def _idle(self) -> bool:
-        return not (self._task or self._queue or self._in_head or self._stream or self._pending)
-
-    def keep_alive_allowed(self) -> bool:
-        return not self.server.draining
+        return not (self._serving or self._queue or self._in_head or self._stream or self._pending)
 
     def drain(self) -> None:
         """The server is shutting down: close now if idle, else after the current response."""

@@ -9,6 +9,7 @@ rejection (:mod:`roost.rpc.http.nack`) — and the connection goes on serving.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roost.rpc.http.server")
 
+_NOTHING = contextlib.nullcontext()
 SMALL_WRITE = 16 * 1024
 """Heads and bodies up to this size go out in one ``write``."""
 
@@ -48,6 +50,8 @@ class Exchange:
     """``Expect: 100-continue`` is still unanswered."""
     stream: BodyStream | None = None
     length: int | None = None
+    context: bool = True
+    """The request carries ``l5d-ctx-*`` headers to restore around the service call."""
 
 
 class Refusal(Exception):
@@ -59,9 +63,13 @@ class Refusal(Exception):
         self.text = text
 
 
-async def call_service(service: Service[Request, Response], request: Request) -> Response:
-    """The service's response, or the error response for what it raised."""
-    with incoming_context(request.headers):
+async def call_service(
+    service: Service[Request, Response], request: Request, *, context: bool = True
+) -> Response:
+    """The service's response, or the error response for what it raised. ``context=False``:
+    the request carries no ``l5d-ctx-*`` header and the caller's context is already empty (a
+    connection serves in a fresh one), so there is nothing to restore."""
+    with incoming_context(request.headers) if context else _NOTHING:
         try:
             rep: object = await service(request)
         except Exception as exc:
@@ -91,14 +99,21 @@ async def respond(conn: ServerConnection, exchange: Exchange) -> bool:
                 conn.transport.write(answer)  # type: ignore[union-attr]
                 return False
     conn.server.requests += 1
-    rep = await call_service(conn.server.service, request)
+    rep = await call_service(conn.server.service, request, context=exchange.context)
+    if isinstance(rep.body, bytes):  # the common case needs no coroutine of its own
+        keep = write_whole(conn, exchange, rep, rep.body)
+        if conn.flow.paused:
+            await conn.flow.drain()
+        return keep
     return await write_response(conn, exchange, rep)
 
 
-async def write_response(conn: ServerConnection, exchange: Exchange, rep: Response) -> bool:
+def _frame(
+    conn: ServerConnection, exchange: Exchange, rep: Response
+) -> tuple[list[tuple[str, str]], bool, bool, bool, int | None]:
+    """The service's headers less what the transport writes itself; whether they hold a
+    ``Date``; keep-alive; whether the answer has no body; the declared length."""
     request = exchange.request
-    transport = conn.transport
-    assert transport is not None
     status = rep.status
     continue_unsent = conn.expecting_done()  # the client still waits to send its body
     # one pass over the service's headers: what we write ourselves is dropped, and read
@@ -118,20 +133,80 @@ async def write_response(conn: ServerConnection, exchange: Exchange, rep: Respon
         headers.append((name, value))
     keep = (
         exchange.keep_alive
-        and conn.keep_alive_allowed()
+        and not conn.server.draining
         and not continue_unsent
-        and not has_token(connection, "close")
+        and (connection is None or not has_token(connection, "close"))
     )
     bodiless = request.method == "HEAD" or status < 200 or status in (204, 304)
+    declared = None if length_text is None else parse_content_length(length_text)
+    return headers, dated, keep, bodiless, declared
+
+
+def _head(
+    conn: ServerConnection,
+    exchange: Exchange,
+    rep: Response,
+    headers: list[tuple[str, str]],
+    extra: list[tuple[str, str]],
+    keep: bool,
+    dated: bool,
+) -> bytes | None:
+    """The response head; ``None`` (and a 500 written) when the service's headers are bad."""
+    if not keep:
+        extra.append(("Connection", "close"))
+    elif exchange.request.version == "1.0":
+        extra.append(("Connection", "keep-alive"))
+    if not dated:
+        extra.append(("Date", http_date()))
+    try:
+        return response_head(rep.status, rep.reason, headers, extra)
+    except ValueError as exc:
+        log.error("service response cannot be written: %s", exc)
+        conn.transport.write(plain_response(500, "Internal Server Error"))  # type: ignore[union-attr]
+        return None
+
+
+def write_whole(conn: ServerConnection, exchange: Exchange, rep: Response, body: bytes) -> bool:
+    """Write a response whose body is ``bytes``; whether the connection may go on."""
+    transport = conn.transport
+    assert transport is not None
+    headers, dated, keep, bodiless, declared = _frame(conn, exchange, rep)
+    status = rep.status
+    length = len(body) if body or not bodiless else declared
+    extra: list[tuple[str, str]] = []
+    if status >= 200 and status != 204 and length is not None:
+        extra.append(("Content-Length", str(length)))
+    head = _head(conn, exchange, rep, headers, extra, keep, dated)
+    if head is None:
+        return False
+    if bodiless or not body:
+        transport.write(head)
+    elif len(body) <= SMALL_WRITE:
+        transport.write(head + body)
+    else:
+        transport.writelines((head, body))
+    # the next request starts where this one's body ends: unknown unless it all arrived
+    # (the answer may have gone out while the body still streamed in: full duplex)
+    return keep and (exchange.stream is None or exchange.stream.complete)
+
+
+async def write_response(conn: ServerConnection, exchange: Exchange, rep: Response) -> bool:
+    """Write any response, streaming a body that is a stream; whether the connection may go
+    on."""
     body = rep.body
-    declared = parse_content_length(length_text)
+    if isinstance(body, bytes):
+        keep = write_whole(conn, exchange, rep, body)
+        if conn.flow.paused:
+            await conn.flow.drain()
+        return keep
+    request = exchange.request
+    transport = conn.transport
+    assert transport is not None
+    headers, dated, keep, bodiless, declared = _frame(conn, exchange, rep)
+    status = rep.status
     extra: list[tuple[str, str]] = []
     chunked = False
-    if isinstance(body, bytes):
-        length = len(body) if body or not bodiless else declared
-        if status >= 200 and status != 204 and length is not None:
-            extra.append(("Content-Length", str(length)))
-    elif bodiless:
+    if bodiless:
         await _close_stream(body)
         if declared is not None and status >= 200 and status != 204:
             extra.append(("Content-Length", str(declared)))
@@ -142,31 +217,11 @@ async def write_response(conn: ServerConnection, exchange: Exchange, rep: Respon
         extra.append(("Transfer-Encoding", "chunked"))
     else:
         keep = False  # an HTTP/1.0 client reads a body of unknown length until the close
-    if not keep:
-        extra.append(("Connection", "close"))
-    elif request.version == "1.0":
-        extra.append(("Connection", "keep-alive"))
-    if not dated:
-        extra.append(("Date", http_date()))
-    try:
-        head = response_head(status, rep.reason, headers, extra)
-    except ValueError as exc:
-        log.error("service response cannot be written: %s", exc)
-        transport.write(plain_response(500, "Internal Server Error"))
+    head = _head(conn, exchange, rep, headers, extra, keep, dated)
+    if head is None:
         return False
-    if isinstance(body, bytes):
-        if bodiless or not body:
-            transport.write(head)
-        elif len(body) <= SMALL_WRITE:
-            transport.write(head + body)
-        else:
-            transport.writelines((head, body))
-        if conn.flow.paused:
-            await conn.flow.drain()
-    elif bodiless:
-        transport.write(head)
-    else:
-        transport.write(head)
+    transport.write(head)
+    if not bodiless:
         try:
             await write_stream(transport, conn.flow, body, chunked=chunked, length=declared)
         except (OSError, RpcError):
@@ -175,8 +230,6 @@ async def write_response(conn: ServerConnection, exchange: Exchange, rep: Respon
             log.exception("response body of %s %s failed", request.method, request.target)
             transport.abort()  # the framing is broken: the client sees a truncated response
             return False
-    # the next request starts where this one's body ends: unknown unless it all arrived
-    # (the answer may have gone out while the body still streamed in: full duplex)
     return keep and (exchange.stream is None or exchange.stream.complete)
 
 
