@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from typing import TYPE_CHECKING, cast
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, cast
 
 from httptools import (
     HttpParserCallbackError,
@@ -37,6 +38,7 @@ from httptools import (
 )
 
 from roost.rpc.errors import ChannelClosed, ProtocolError, RequestTimeout, RpcError
+from roost.rpc.http import eager
 from roost.rpc.http.body import BodyStream
 from roost.rpc.http.codec import CONTINUE, content_length, has_token, is_chunked, plain_response
 from roost.rpc.http.conn_timer import ConnectionTimer
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from roost.rpc.http.server import Server
 
 log = logging.getLogger(__name__)
+_Wakeup = asyncio.Future["eager.Suspended | None"]
 
 _READ, _WRITE = 0, 1  # timer slots
 _NONE, _IDLE, _HEAD, _BODY, _LINGER = range(5)  # what the read deadline stands for
@@ -107,7 +110,7 @@ class ServerConnection(asyncio.Protocol):
         self._queue: list[Exchange | Refusal] = []
         self._task: asyncio.Task[None] | None = None
         self._serving = False
-        self._wakeup: asyncio.Future[None] | None = None
+        self._wakeup: _Wakeup | None = None
         self._timer = ConnectionTimer(self._loop, self._expired, 2)
         self._read_kind = _NONE
         self._url = b""
@@ -304,15 +307,41 @@ class ServerConnection(asyncio.Protocol):
             return
         self._serving = True
         wakeup, self._wakeup = self._wakeup, None
-        if wakeup is not None:
-            wakeup.set_result(None)
-        else:
+        if wakeup is None:
             # a fresh context: nothing leaks from the code that started the server
             self._task = self._loop.create_task(self._serve(), context=contextvars.Context())
+        elif len(self._queue) == 1 and isinstance(item, Exchange) and self._task is not None:
+            self._serve_eagerly(item, self._task, wakeup)
+        else:
+            wakeup.set_result(None)
+
+    def _serve_eagerly(self, item: Exchange, task: asyncio.Task[None], wakeup: _Wakeup) -> None:
+        """Serve ``item`` right here, as the connection's (waiting) task; what does not
+        finish now is left to the task (:mod:`roost.rpc.http.eager`)."""
+        self._queue.pop()
+        coro = self._serve_one(item)
+        try:
+            suspended = eager.start(self._loop, task, coro, contextvars.Context())
+        except eager.Busy:  # called from inside some task (a test feeding bytes, say)
+            coro.close()
+            self._queue.append(item)
+            wakeup.set_result(None)
+            return
+        except BaseException as exc:  # only a service raising CancelledError gets here
+            log.error("serving a request failed: %r", exc)
+            if self.transport is not None:
+                self.transport.abort()
+            suspended = None
+        if suspended is None:
+            self._serving = False
+            self._wakeup = wakeup  # the task never stopped waiting
+        else:
+            wakeup.set_result(suspended)
 
     async def _serve(self) -> None:
         """The connection's task: serves the queue, then waits for the next request (one
-        task per connection, not per request: starting a task costs more than waking one)."""
+        task per connection, not per request: starting a task costs more than waking one,
+        and a request served eagerly costs neither)."""
         try:
             while True:
                 while self._queue and not self.closed:
@@ -324,11 +353,7 @@ class ServerConnection(asyncio.Protocol):
                         self.transport.write(plain_response(item.status, item.text))
                         self._finish()
                         return
-                    self._expecting = item.stream if item.expect else None
-                    keep = await respond(self, item)
-                    self._expecting = None
-                    if not keep:
-                        self._finish()
+                    if not await eager.drive(self._serve_one(item), contextvars.Context()):
                         return
                 self._serving = False
                 if self.closed:
@@ -338,17 +363,31 @@ class ServerConnection(asyncio.Protocol):
                     return
                 self._update_read_due()
                 wakeup = self._wakeup = self._loop.create_future()
-                await wakeup
+                suspended = await wakeup
+                if suspended is not None:  # a request started eagerly waits for us
+                    coro = cast("Coroutine[Any, Any, bool]", suspended.coro)
+                    if not await eager.drive(coro, suspended.context, suspended):
+                        return
+        finally:
+            self._task = self._wakeup = None
+            self._serving = False
+
+    async def _serve_one(self, item: Exchange) -> bool:
+        """Answer one request, each in its own context; whether the connection goes on."""
+        try:
+            self._expecting = item.stream if item.expect else None
+            keep = await respond(self, item)
+            self._expecting = None
         except OSError:
-            return  # the client went away while we wrote
+            return False  # the client went away while we wrote
         except Exception:
             log.exception("serving a connection failed")
             if self.transport is not None:
                 self.transport.abort()
-            return
-        finally:
-            self._task = self._wakeup = None
-            self._serving = False
+            return False
+        if not keep:
+            self._finish()
+        return keep
 
     def _idle(self) -> bool:
         return not (self._serving or self._queue or self._in_head or self._stream or self._pending)
