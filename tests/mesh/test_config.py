@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from roost.mesh.config import ConfigError, load_config, settings_for
+from roost.mesh.config import ConfigError, ServersetsNamerConfig, load_config, settings_for
 from roost.mesh.config_parts import ApertureLB, ConsecutiveFailures, Ewma, PathId
 from roost.naming import Path
 
@@ -74,6 +74,16 @@ def test_a_minimal_router_gets_every_default() -> None:
     assert config.admin.ip == "127.0.0.1" and config.admin.port == 9990
 
 
+def test_the_serversets_namer_needs_only_its_zookeeper_addresses() -> None:
+    config = load_config(
+        "routers:\n- protocol: http\nnamers:\n"
+        "- kind: io.l5d.serversets\n  zkAddrs: [{host: 127.0.0.1, port: 2182}, {host: zk-b}]\n"
+    )
+    namer = config.namers[0]
+    assert isinstance(namer, ServersetsNamerConfig) and namer.prefix is None
+    assert [a.addr for a in namer.zkAddrs] == ["127.0.0.1:2182", "zk-b:2181"]  # Linkerd's default
+
+
 def test_aperture_has_linkerds_defaults() -> None:
     config = load_config("routers:\n- protocol: http\n  client: {loadBalancer: {kind: aperture}}\n")
     lb = config.routers[0].client.loadBalancer  # type: ignore[union-attr]
@@ -113,6 +123,12 @@ BAD = [
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.k8s\n", "namers[0]: Input tag 'io.l5d.k8s' found using 'kind' does not match"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.fs\n", "namers[0].rootDir: Field required"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.dnssrv\n", "namers[0]: io.l5d.dnssrv is experimental: set experimental: true"),
+    ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.serversets\n", "namers[0].zkAddrs: Field required"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: []}\n", "namers[0].zkAddrs: List should have at least 1 item"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{port: 2181}]}\n", "namers[0].zkAddrs[0].host: Field required"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{host: zk, port: 0}]}\n", "namers[0].zkAddrs[0].port: Input should be greater than or equal to 1"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{host: zk, port: 70000}]}\n", "namers[0].zkAddrs[0].port: Input should be less than or equal to 65535"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{host: zk}], zkPath: /x}\n", "namers[0].zkPath: Extra inputs are not permitted"),
     ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, sampleRate: 2}\n", "telemetry[0].sampleRate: Input should be less than or equal to 1"),
     ("routers:\n- protocol: http\nadmin: {port: -1}\n", "admin.port: Input should be greater than or equal to 0"),
 ]  # fmt: skip

@@ -23,13 +23,13 @@ from roost.mesh.config import (
     NamerdHttpInterpreter,
     RouterConfig,
     ServerConfig,
+    ServersetsNamerConfig,
 )
 from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
 from roost.naming.binding import Mounts, mount
-from roost.naming.namers import DnsSrvNamer, FsNamer, MarathonNamer
 from roost.rpc.http import Headers, Request, Response, Server, serve
 from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
@@ -45,9 +45,14 @@ def build_namers(config: MeshConfig, base_dir: FilePath) -> tuple[Mounts, list[A
     for n in config.namers:
         prefix = (n.prefix or n.kind).strip("/").removeprefix("#/")
         namer: Any
+        # each namer's module (and its client library) is loaded only when configured
         if isinstance(n, FsNamerConfig):
+            from roost.naming.namers.fs import FsNamer
+
             namer = FsNamer(base_dir / n.rootDir, prefix=prefix)
         elif isinstance(n, MarathonNamerConfig):
+            from roost.naming.namers.marathon import MarathonNamer
+
             url = f"http://{n.host}:{n.port}"
             namer = MarathonNamer(
                 url,
@@ -56,8 +61,14 @@ def build_namers(config: MeshConfig, base_dir: FilePath) -> tuple[Mounts, list[A
                 ttl=n.ttlMs / 1000,
                 use_health_check=n.useHealthCheck,
             )
+        elif isinstance(n, ServersetsNamerConfig):
+            from roost.naming.namers.serversets import ServersetsNamer
+
+            namer = ServersetsNamer([a.addr for a in n.zkAddrs], prefix=prefix)
         else:
             assert isinstance(n, DnsSrvNamerConfig)
+            from roost.naming.namers.dnssrv import DnsSrvNamer
+
             namer = DnsSrvNamer(n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds)
         mounts.append(mount(prefix, namer))
         owned.append(namer)

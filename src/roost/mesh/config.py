@@ -195,8 +195,28 @@ class DnsSrvNamerConfig(Strict):
         return self
 
 
+class ZkAddr(Strict):
+    """One ZooKeeper server of ``io.l5d.serversets`` (Linkerd's ``ZkAddr``: port 2181 unless
+    given)."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 2181
+
+    @property
+    def addr(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class ServersetsNamerConfig(Strict):
+    kind: Literal["io.l5d.serversets"]
+    zkAddrs: Annotated[list[ZkAddr], Field(min_length=1)]
+    prefix: str | None = None
+
+
 NamerConfig = Annotated[
-    FsNamerConfig | MarathonNamerConfig | DnsSrvNamerConfig, Field(discriminator="kind")
+    FsNamerConfig | MarathonNamerConfig | DnsSrvNamerConfig | ServersetsNamerConfig,
+    Field(discriminator="kind"),
 ]
 
 
