@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from roost.cli.common import fail
+
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(help="Read, write and follow dtabs in namerd.", no_args_is_help=True)
 
@@ -24,6 +26,8 @@ def _url(namerd: str, namespace: str) -> str:
 
 
 def _call(method: str, url: str, **kw: object) -> httpx.Response:
+    import httpx  # loaded by the commands that talk to namerd, not by every roost process
+
     try:
         return httpx.request(method, url, timeout=10, **kw)  # type: ignore[arg-type]
     except httpx.HTTPError as e:
@@ -73,6 +77,8 @@ def watch_command(
     namespace: Namespace = "default", namerd: NamerdOption = "http://127.0.0.1:4180"
 ) -> None:
     """Print the namespace's dtab now and each time it changes (Ctrl-C stops)."""
+    import httpx
+
     url = _url(namerd, namespace) + "?watch=true"
     try:
         with httpx.stream(

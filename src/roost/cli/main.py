@@ -11,7 +11,7 @@ from roost.cli.marathon_cmd import marathon_command
 from roost.cli.master_cmd import master_command
 from roost.cli.mesh_cmd import mesh_command
 from roost.cli.namerd_cmd import namerd_command
-from roost.cli.run_task import run_task_command
+from roost.cli.run_task_cmd import run_task_command
 from roost.cli.up import up_command
 
 app = typer.Typer(

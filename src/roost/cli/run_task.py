@@ -14,17 +14,20 @@ import re
 import signal
 import uuid
 from collections.abc import Coroutine, Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from roost.cli.run_task_cmd import run_task_command
 from roost.cluster.scheduler import SchedulerDriver, SchedulerError
 from roost.cluster.scheduler.calls import id_value
 from roost.cluster.scheduler.oneshot import OneShotTask
 from roost.core import logs
+
+__all__ = ["run_task_command", "run_task_main"]
 
 _GOOD = {"TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
@@ -157,38 +160,17 @@ async def run_task(
         await driver.stop()
 
 
-def run_task_command(
-    command: Annotated[
-        list[str],
-        typer.Argument(help="The command and its arguments, after '--'.", metavar="CMD"),
-    ],
-    master: Annotated[
-        str, typer.Option(envvar="ROOST_MASTER", help="The master, host:port.")
-    ] = "127.0.0.1:5050",
-    cpus: Annotated[float, typer.Option(envvar="ROOST_CPUS", help="CPUs for the task.")] = 0.1,
-    mem: Annotated[float, typer.Option(envvar="ROOST_MEM", help="Memory for the task, MB.")] = 32,
-    name: Annotated[
-        str | None, typer.Option(envvar="ROOST_NAME", help="Task name (default: the command).")
-    ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option(envvar="ROOST_TIMEOUT", help="Seconds to reach the master and get an offer."),
-    ] = 60.0,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", "-e", envvar="ROOST_ENV", help="K=V for the task; repeatable."),
-    ] = None,
-    shell: Annotated[
-        bool,
-        typer.Option(
-            envvar="ROOST_SHELL", help="Run through /bin/sh -c (--no-shell: exec CMD directly)."
-        ),
-    ] = True,
+def run_task_main(
+    command: list[str],
+    master: str,
+    cpus: float,
+    mem: float,
+    name: str | None,
+    timeout: float,
+    env: list[str] | None,
+    shell: bool,
 ) -> None:
-    """Run one command task on the cluster and print its state changes as they happen.
-
-    Example: roost run-task --master 127.0.0.1:5050 --cpus 0.1 --mem 32 -- echo hi
-    """
+    """What ``roost run-task`` does (:mod:`roost.cli.run_task_cmd` holds its options)."""
     if cpus <= 0 or mem <= 0:
         raise typer.BadParameter("--cpus and --mem must be positive")
     task_name = _UNSAFE.sub("-", name or command[0].rsplit("/", 1)[-1]).strip("-.") or "task"

@@ -19,7 +19,6 @@ import logging
 import re
 from typing import Any
 
-import httpx
 
 from roost.core.aio import cancel_quietly
 from roost.mesh.identifiers import DEFAULT_PREFIX, Identification, Identified, Unidentified
@@ -80,6 +79,8 @@ class MarathonIngressIdentifier:
         return Identified(self.prefix + app, req)
 
     async def refresh(self) -> None:
+        import httpx  # only an ingress needs it: not loaded into every mesh
+
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 rep = await client.get(f"{self.url}/v2/apps")

@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import httpx
 
 from roost.core.aio import cancel_quietly
 from roost.naming import Dtab, NamingSyntaxError, Path, bind
@@ -58,6 +57,8 @@ class NamerdDtabWatcher:
             self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def _follow(self) -> None:
+        import httpx  # only a namerd interpreter needs it: not loaded into every mesh
+
         backoff = self.min_backoff
         target = f"{self.url}/api/1/dtabs/{self.namespace}?watch=true"
         headers = {"Accept": "application/dtab"}

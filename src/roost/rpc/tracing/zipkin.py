@@ -14,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 
 from roost.core.aio import wait_event
 from roost.rpc.stats.receiver import MetricsRegistry, StatsReceiver
 from roost.rpc.tracing import ids
 from roost.rpc.tracing.tracer import Endpoint, Span
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,8 @@ class ZipkinExporter:
 
     async def _post(self, batch: list[Span]) -> None:
         if self._client is None:
+            import httpx  # loaded with the first batch: most processes never export
+
             self._client = httpx.AsyncClient(timeout=self.timeout)
         try:
             rep = await self._client.post(self.url, json=[span_json(s) for s in batch])
