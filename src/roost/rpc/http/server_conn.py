@@ -1,10 +1,10 @@
 """One server-side HTTP/1.1 connection: :class:`ServerConnection`, an asyncio protocol on
 ``httptools.HttpRequestParser``.
 
-* Requests are answered in the order they arrived. Pipelined requests are parsed ahead and
-  queued (at most ``max_pipelined``; then the socket is paused). A connection's task starts
-  with its first request, serves the queue and then waits for the next one (waking a task
-  costs less than starting one); a connection never asked anything has no task.
+* Requests are answered in the order they arrived, by the connection's
+  :class:`~roost.rpc.http.server_queue.RequestQueue` (one task per connection; a request
+  that arrives alone while it waits is served eagerly). Pipelined requests are parsed ahead
+  (at most ``max_pipelined``; then the socket is paused).
 * A body of known length up to ``stream_threshold`` reaches the service as ``bytes``; a
   larger or chunked one as a :class:`~roost.rpc.http.body.BodyStream`, read under
   back-pressure (the socket is paused while the stream holds ``body_buffer`` bytes).
@@ -25,10 +25,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from httptools import (
     HttpParserCallbackError,
@@ -38,19 +36,18 @@ from httptools import (
 )
 
 from roost.rpc.errors import ChannelClosed, ProtocolError, RequestTimeout, RpcError
-from roost.rpc.http import eager
 from roost.rpc.http.body import BodyStream
-from roost.rpc.http.codec import CONTINUE, content_length, has_token, is_chunked, plain_response
+from roost.rpc.http.codec import CONTINUE, content_length, has_token, is_chunked
 from roost.rpc.http.conn_timer import ConnectionTimer
 from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow
 from roost.rpc.http.message import Headers, Request
-from roost.rpc.http.server_dispatch import Exchange, Refusal, respond
+from roost.rpc.http.server_dispatch import Exchange, Refusal
+from roost.rpc.http.server_queue import RequestQueue
 
 if TYPE_CHECKING:
     from roost.rpc.http.server import Server
 
 log = logging.getLogger(__name__)
-_Wakeup = asyncio.Future["eager.Suspended | None"]
 
 _READ, _WRITE = 0, 1  # timer slots
 _NONE, _IDLE, _HEAD, _BODY, _LINGER = range(5)  # what the read deadline stands for
@@ -73,7 +70,6 @@ _WATCHED_SIZES = frozenset(len(name) for name in _WATCHED)
 class ServerConnection(asyncio.Protocol):
     __slots__ = (
         "_buffer",
-        "_expecting",
         "_flags",
         "_head_size",
         "_headers",
@@ -85,15 +81,13 @@ class ServerConnection(asyncio.Protocol):
         "_queue",
         "_raw_head",
         "_read_kind",
-        "_serving",
         "_stop",
         "_stream",
-        "_task",
         "_timer",
         "_url",
-        "_wakeup",
         "closed",
         "config",
+        "expecting",
         "flow",
         "server",
         "transport",
@@ -107,10 +101,7 @@ class ServerConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.flow = WriteFlow()
         self.closed = False
-        self._queue: list[Exchange | Refusal] = []
-        self._task: asyncio.Task[None] | None = None
-        self._serving = False
-        self._wakeup: _Wakeup | None = None
+        self._queue = RequestQueue(self, self._loop)
         self._timer = ConnectionTimer(self._loop, self._expired, 2)
         self._read_kind = _NONE
         self._url = b""
@@ -122,7 +113,8 @@ class ServerConnection(asyncio.Protocol):
         self._buffer: bytearray | None = None
         self._pending: Exchange | None = None
         self._stream: BodyStream | None = None
-        self._expecting: BodyStream | None = None
+        self.expecting: BodyStream | None = None
+        """The body whose ``100 Continue`` is owed once the service reads it."""
         self._pause = 0
         self._stop = False
 
@@ -145,9 +137,7 @@ class ServerConnection(asyncio.Protocol):
         if self._stream is not None:
             self._stream.fail(ChannelClosed("the client went away mid-body"))
             self._stream = None
-        if self._task is not None:
-            self._task.cancel()
-        self._queue.clear()
+        self._queue.cancel()
         self.server.connection_closed(self)
 
     def eof_received(self) -> bool:
@@ -283,15 +273,15 @@ class ServerConnection(asyncio.Protocol):
         self._resume_reading(_BODY_FULL)
 
     def body_started(self, stream: BodyStream) -> None:
-        if stream is self._expecting and not self.closed and self.transport is not None:
-            self._expecting = None
+        if stream is self.expecting and not self.closed and self.transport is not None:
+            self.expecting = None
             self.transport.write(CONTINUE)
             self._resume_reading(_CONTINUE)
 
     def expecting_done(self) -> bool:
         """A final response is going out: too late for ``100 Continue``. Whether it was
         still owed (then the client may never send the body)."""
-        owed, self._expecting = self._expecting is not None, None
+        owed, self.expecting = self.expecting is not None, None
         return owed
 
     def body_abandoned(self, stream: BodyStream) -> None:
@@ -300,102 +290,34 @@ class ServerConnection(asyncio.Protocol):
     # -- serving ------------------------------------------------------------------------
 
     def _enqueue(self, item: Exchange | Refusal) -> None:
-        self._queue.append(item)
+        self._queue.put(item)
         if len(self._queue) >= self.config.max_pipelined:
             self._pause_reading(_QUEUE_FULL)
-        if self._serving or self.closed:
-            return
-        self._serving = True
-        wakeup, self._wakeup = self._wakeup, None
-        if wakeup is None:
-            # a fresh context: nothing leaks from the code that started the server
-            self._task = self._loop.create_task(self._serve(), context=contextvars.Context())
-        elif len(self._queue) == 1 and isinstance(item, Exchange) and self._task is not None:
-            self._serve_eagerly(item, self._task, wakeup)
-        else:
-            wakeup.set_result(None)
 
-    def _serve_eagerly(self, item: Exchange, task: asyncio.Task[None], wakeup: _Wakeup) -> None:
-        """Serve ``item`` right here, as the connection's (waiting) task; what does not
-        finish now is left to the task (:mod:`roost.rpc.http.eager`)."""
-        self._queue.pop()
-        coro = self._serve_one(item)
-        try:
-            suspended = eager.start(self._loop, task, coro, contextvars.Context())
-        except eager.Busy:  # called from inside some task (a test feeding bytes, say)
-            coro.close()
-            self._queue.append(item)
-            wakeup.set_result(None)
-            return
-        except BaseException as exc:  # only a service raising CancelledError gets here
-            log.error("serving a request failed: %r", exc)
-            if self.transport is not None:
-                self.transport.abort()
-            suspended = None
-        if suspended is None:
-            self._serving = False
-            self._wakeup = wakeup  # the task never stopped waiting
-        else:
-            wakeup.set_result(suspended)
+    # -- for the request queue ----------------------------------------------------------
 
-    async def _serve(self) -> None:
-        """The connection's task: serves the queue, then waits for the next request (one
-        task per connection, not per request: starting a task costs more than waking one,
-        and a request served eagerly costs neither)."""
-        try:
-            while True:
-                while self._queue and not self.closed:
-                    item = self._queue.pop(0)
-                    if len(self._queue) < self.config.max_pipelined:
-                        self._resume_reading(_QUEUE_FULL)
-                    if isinstance(item, Refusal):
-                        assert self.transport is not None
-                        self.transport.write(plain_response(item.status, item.text))
-                        self._finish()
-                        return
-                    if not await eager.drive(self._serve_one(item), contextvars.Context()):
-                        return
-                self._serving = False
-                if self.closed:
-                    return
-                if self.server.draining and self._idle():
-                    self._finish()
-                    return
-                self._update_read_due()
-                wakeup = self._wakeup = self._loop.create_future()
-                suspended = await wakeup
-                if suspended is not None:  # a request started eagerly waits for us
-                    coro = cast("Coroutine[Any, Any, bool]", suspended.coro)
-                    if not await eager.drive(coro, suspended.context, suspended):
-                        return
-        finally:
-            self._task = self._wakeup = None
-            self._serving = False
+    def request_taken(self, waiting: int) -> None:
+        """The queue handed one request over; ``waiting`` are left."""
+        if waiting < self.config.max_pipelined:
+            self._resume_reading(_QUEUE_FULL)
 
-    async def _serve_one(self, item: Exchange) -> bool:
-        """Answer one request, each in its own context; whether the connection goes on."""
-        try:
-            self._expecting = item.stream if item.expect else None
-            keep = await respond(self, item)
-            self._expecting = None
-        except OSError:
-            return False  # the client went away while we wrote
-        except Exception:
-            log.exception("serving a connection failed")
-            if self.transport is not None:
-                self.transport.abort()
-            return False
-        if not keep:
-            self._finish()
-        return keep
+    def served(self) -> None:
+        """The queue is empty and nothing is being answered."""
+        self._update_read_due()
 
-    def _idle(self) -> bool:
-        return not (self._serving or self._queue or self._in_head or self._stream or self._pending)
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def idle(self) -> bool:
+        return not (
+            self._queue.busy or self._queue or self._in_head or self._stream or self._pending
+        )
 
     def drain(self) -> None:
         """The server is shutting down: close now if idle, else after the current response."""
-        if not self.closed and self._idle():
-            self._finish()
+        if not self.closed and self.idle():
+            self.finish()
 
     def _reject(self, status: int, text: str, error: RpcError | None = None) -> None:
         """Stop reading requests; answer ``status`` after the ones already queued."""
@@ -412,7 +334,7 @@ class ServerConnection(asyncio.Protocol):
         self._buffer = None
         self._update_read_due()
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         """No more requests: half-close, discard what still comes for a moment, close."""
         transport = self.transport
         if self.closed or transport is None:
@@ -449,7 +371,7 @@ class ServerConnection(asyncio.Protocol):
         receiving = self._stream is not None or self._buffer is not None
         if receiving and not self._pause and config.read_timeout is not None:
             self._set_read(_BODY, config.read_timeout)
-        elif self._idle():
+        elif self.idle():
             self._set_read(_IDLE, config.idle_timeout)
         else:
             self._set_read(_NONE, None)
@@ -468,7 +390,7 @@ class ServerConnection(asyncio.Protocol):
 
     def _read_timed_out(self) -> None:
         kind, self._read_kind = self._read_kind, _NONE
-        if kind == _IDLE and self._idle():
+        if kind == _IDLE and self.idle():
             self.transport.close()  # type: ignore[union-attr]
         elif kind == _LINGER:
             self.transport.close()  # type: ignore[union-attr]
