@@ -59,7 +59,7 @@ class ClientConnection(asyncio.Protocol):
         self._keep = False
         self._future: asyncio.Future[Response] | None = None
         self._response: Response | None = None
-        self._headers: list[tuple[str, str]] = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._reason = b""
         self._length: int | None = None
         """The response's first ``Content-Length``, as parsed (``-1``: malformed)."""
@@ -313,7 +313,7 @@ class ClientConnection(asyncio.Protocol):
                         self._length = -1
             elif lname == b"transfer-encoding":
                 self._te = True
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -322,7 +322,7 @@ class ClientConnection(asyncio.Protocol):
             self._interim = True  # 100 Continue and friends: the real answer follows
             self._headers, self._reason, self._length, self._te = [], b"", None, False
             return
-        headers = Headers.adopt(self._headers)
+        headers = Headers.parsed(self._headers)
         rep = Response(
             status, headers, b"", self._reason.decode("latin-1"), parser.get_http_version()
         )

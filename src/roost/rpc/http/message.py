@@ -30,6 +30,12 @@ class Headers:
         headers._items = items
         return headers
 
+    @staticmethod
+    def parsed(raw: list[tuple[bytes, bytes]]) -> Headers:
+        """Headers as a parser handed them over, decoded (ISO-8859-1) when first used: a
+        service that never looks at them does not pay for it."""
+        return _ParsedHeaders(raw)
+
     def get(self, name: str, default: str | None = None) -> str | None:
         lname = name.lower()
         for k, v in self._items:
@@ -97,6 +103,21 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
+
+
+class _ParsedHeaders(Headers):
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw  # ``_items`` stays unset until first read
+
+    def __getattr__(self, name: str) -> list[tuple[str, str]]:
+        # only called for an unset slot: the first read of ``_items``
+        if name != "_items":
+            raise AttributeError(name)
+        items = self._items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+        self._raw = []
+        return items
 
 
 @dataclass(slots=True)

@@ -105,7 +105,7 @@ class ServerConnection(asyncio.Protocol):
         self._timer = ConnectionTimer(self._loop, self._expired, 2)
         self._read_kind = _NONE
         self._url = b""
-        self._headers: list[tuple[str, str]] = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._flags = 0
         self._head_size = 0
         self._raw_head = 0
@@ -211,7 +211,7 @@ class ServerConnection(asyncio.Protocol):
             raise Refusal(431, "Request Header Fields Too Large")
         if len(name) in _WATCHED_SIZES:
             self._flags |= _WATCHED.get(name.lower(), 0)
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -219,7 +219,7 @@ class ServerConnection(asyncio.Protocol):
         if parser.get_method() == b"CONNECT":
             raise Refusal(405, "Method Not Allowed")  # no tunnels
         version = parser.get_http_version()
-        headers = Headers(self._headers)
+        headers = Headers.parsed(self._headers)
         request = Request(
             parser.get_method().decode("ascii"), self._url.decode("latin-1"), headers, b"", version
         )
