@@ -50,3 +50,20 @@ def test_addresses_parse_from_text_and_tuples() -> None:
     assert format_address("::1", 80) == "[::1]:80"
     with pytest.raises(ValueError, match="not host:port"):
         parse_address("no-port")
+
+
+def test_parsed_headers_decode_on_first_read_and_then_behave_as_any() -> None:
+    raw = [(b"Content-Type", b"text/plain"), (b"X-Name", b"caf\xe9"), (b"x-name", b"two")]
+    parsed = Headers.parsed(raw)
+    assert isinstance(parsed, Headers)
+    assert parsed.get("content-type") == "text/plain"
+    assert parsed.get_all("X-NAME") == ["café", "two"]  # ISO-8859-1, as on the wire
+    assert parsed == Headers(
+        [("Content-Type", "text/plain"), ("X-Name", "café"), ("x-name", "two")]
+    )
+    parsed.set("x-name", "one")
+    parsed.add("Via", "roost")
+    assert parsed.items() == [("Content-Type", "text/plain"), ("x-name", "one"), ("Via", "roost")]
+    assert len(Headers.parsed([])) == 0 and list(Headers.parsed([(b"a", b"b")])) == [("a", "b")]
+    with pytest.raises(AttributeError):
+        _ = Headers.parsed([]).nonexistent  # type: ignore[attr-defined]

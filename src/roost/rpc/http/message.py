@@ -68,8 +68,8 @@ class Headers:
             items[found[0]] = (name, value)  # keeps its place: the common replace is cheap
             return
         if found:
-            self.remove(name)
-        items.append((name, value))
+            self.remove(name)  # a new list: append to that one
+        self._items.append((name, value))
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name, value))
