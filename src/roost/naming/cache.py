@@ -37,21 +37,29 @@ class IdleCache(Generic[K, V]):
         self.clock = clock
         self.on_evict = on_evict
         self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
+        self._sweep_at = float("inf")
+        """No entry can have expired before this (the oldest one's last use + TTL): most
+        calls skip looking."""
         self.evictions = 0
 
     def get(self, key: K) -> V | None:
         now = self.clock.monotonic()
-        self._expire(now)
-        found = self._entries.get(key)
+        if now >= self._sweep_at:
+            self._expire(now)
+        entries = self._entries
+        found = entries.get(key)
         if found is None:
             return None
-        self._entries[key] = (found[0], now)
-        self._entries.move_to_end(key)
+        entries[key] = (found[0], now)
+        entries.move_to_end(key)
         return found[0]
 
     def put(self, key: K, value: V) -> None:
         now = self.clock.monotonic()
-        self._expire(now)
+        if now >= self._sweep_at:
+            self._expire(now)
+        if self.idle_ttl is not None and not self._entries:
+            self._sweep_at = now + self.idle_ttl
         if key in self._entries:
             old = self._entries.pop(key)[0]
             if old is not value:
@@ -77,9 +85,11 @@ class IdleCache(Generic[K, V]):
         while self._entries:
             key, (value, used) = next(iter(self._entries.items()))
             if now - used < ttl:
+                self._sweep_at = used + ttl
                 return
             del self._entries[key]
             self._evicted(key, value)
+        self._sweep_at = float("inf")
 
     def _evicted(self, key: K, value: V) -> None:
         self.evictions += 1
