@@ -107,6 +107,12 @@ class ClientConnection(asyncio.Protocol):
             return Status.CLOSED
         return Status.BUSY if self._busy else Status.OPEN
 
+    def reusable(self) -> bool:
+        """Open and between exchanges (``status is OPEN``, cheaper: a pool asks it twice a
+        request)."""
+        transport = self.transport
+        return not (self._busy or self.closed or transport is None or transport.is_closing())
+
     async def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.transport.close()
@@ -224,9 +230,10 @@ class ClientConnection(asyncio.Protocol):
         self._stream = None
         if not self._keep and self.transport is not None:
             self.transport.close()
-        callbacks, self._on_idle = self._on_idle, []
-        for callback in callbacks:
-            callback(self)
+        if self._on_idle:
+            callbacks, self._on_idle = self._on_idle, []
+            for callback in callbacks:
+                callback(self)
 
     def _abort(self) -> None:
         if self.transport is not None and not self.closed:
@@ -359,10 +366,14 @@ class ClientConnection(asyncio.Protocol):
         elif self._response is not None:
             if self._buffer:
                 self._response.body = bytes(self._buffer)
-            self._resolve(self._response)
+            future = self._future
+            if future is not None and not future.done():
+                future.set_result(self._response)
         self._buffer = None
         self._response = None
-        self._part_done()
+        self._parts -= 1
+        if self._parts == 0 and self._busy:
+            self._exchange_over()
 
     def _resolve(self, rep: Response) -> None:
         future = self._future

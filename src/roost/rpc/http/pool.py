@@ -190,14 +190,14 @@ class HttpEndpointFactory:
         while self._idle:
             conn, since = self._idle.pop()
             expired = ttl is not None and now - since >= ttl and self.pool_size > self.config.low
-            if conn.status == Status.OPEN and not expired:
+            if conn.reusable() and not expired:
                 return conn
             self._discard(conn)
         return None
 
     def _release(self, conn: ClientConnection) -> None:
         """A session's connection finished its exchange: reuse, hand over or close it."""
-        if conn.status != Status.OPEN or self._closed:
+        if self._closed or not conn.reusable():
             self._discard(conn)
             return
         while self._waiters:
@@ -206,7 +206,8 @@ class HttpEndpointFactory:
                 waiter.set_result(conn)
                 return
         self._idle.append((conn, self._clock.monotonic()))
-        self._schedule_reap()
+        if self._reaper is None:
+            self._schedule_reap()
 
     def _discard(self, conn: ClientConnection) -> None:
         if conn.transport is not None and not conn.closed:
