@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from roost.mesh.config import ConfigError, ServersetsNamerConfig, load_config, settings_for
+from roost.mesh.config import (
+    ConfigError,
+    PrometheusConfig,
+    ServersetsNamerConfig,
+    ZipkinConfig,
+    load_config,
+    settings_for,
+)
 from roost.mesh.config_parts import ApertureLB, ConsecutiveFailures, Ewma, PathId
 from roost.naming import Path
 
@@ -91,6 +98,20 @@ def test_aperture_has_linkerds_defaults() -> None:
     assert (lb.smoothWindowMs, lb.lowLoad, lb.highLoad, lb.minAperture) == (5000, 0.5, 2.0, 1)
 
 
+def test_telemetry_reads_with_linkerds_defaults() -> None:
+    config = load_config(
+        "routers:\n- protocol: http\ntelemetry:\n"
+        "- {kind: io.l5d.prometheus}\n- {kind: io.l5d.prometheus, path: /p, prefix: l5d_}\n"
+        "- {kind: io.l5d.zipkin, host: '::1'}\n"
+    )
+    default, custom, zipkin = config.telemetry
+    assert isinstance(default, PrometheusConfig) and isinstance(custom, PrometheusConfig)
+    assert (default.path, default.prefix) == ("/admin/metrics/prometheus", "")
+    assert (custom.path, custom.prefix) == ("/p", "l5d_")
+    assert isinstance(zipkin, ZipkinConfig) and zipkin.sampleRate == 0.001
+    assert zipkin.url == "http://[::1]:9411/api/v2/spans"
+
+
 BAD = [
     ("", "the configuration must be a mapping"),
     ("routers: [", "not YAML"),
@@ -130,6 +151,21 @@ BAD = [
     ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{host: zk, port: 70000}]}\n", "namers[0].zkAddrs[0].port: Input should be less than or equal to 65535"),
     ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: [{host: zk}], zkPath: /x}\n", "namers[0].zkPath: Extra inputs are not permitted"),
     ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, sampleRate: 2}\n", "telemetry[0].sampleRate: Input should be less than or equal to 1"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, sampleRate: -0.1}\n", "telemetry[0].sampleRate: Input should be greater than or equal to 0"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, sampleRate: often}\n", "telemetry[0].sampleRate: Input should be a valid number"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, port: 0}\n", "telemetry[0].port: Input should be greater than or equal to 1"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, port: 70000}\n", "telemetry[0].port: Input should be less than or equal to 65535"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, port: '9411'}\n", "telemetry[0].port: Input should be a valid integer"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, host: ''}\n", "telemetry[0].host: String should have at least 1 character"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin, sampelRate: 1}\n", "telemetry[0].sampelRate: Extra inputs are not permitted"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.zipkin}\n- {kind: io.l5d.prometheus}\n- {kind: io.l5d.zipkin, port: 9412}\n", "telemetry: only one io.l5d.zipkin telemeter is supported, got telemetry[0], telemetry[2]"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus, path: metrics}\n", "telemetry[0].path: must start with '/', got 'metrics'"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus, path: /admin/ping}\n", "telemetry[0].path: /admin/ping is an admin page of its own"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus, prefix: 9lives}\n", "telemetry[0].prefix: not the start of a Prometheus metric name: '9lives'"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus, prefix: a-b}\n", "telemetry[0].prefix: not the start of a Prometheus metric name"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus, port: 9990}\n", "telemetry[0].port: Extra inputs are not permitted"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.prometheus}\n- {kind: io.l5d.prometheus, prefix: x_}\n", "telemetry: two io.l5d.prometheus telemeters serve /admin/metrics/prometheus"),
+    ("routers:\n- protocol: http\ntelemetry:\n- {kind: io.l5d.statsd}\n", "telemetry[0]: Input tag 'io.l5d.statsd' found using 'kind' does not match"),
     ("routers:\n- protocol: http\nadmin: {port: -1}\n", "admin.port: Input should be greater than or equal to 0"),
 ]  # fmt: skip
 

@@ -3,8 +3,12 @@ configuration (``roost mesh --config FILE.yaml``).
 
 Admin (``admin.ip``:``admin.port``, 9990): ``/`` the dashboard, ``/admin/ping`` (``pong``), ``/health``,
 ``/admin/metrics.json`` (the flat metric tree ``rt/<router>/server|service|client/…``),
-``/admin/metrics/prometheus`` and ``/metrics``, ``/config.json``,
-``/delegator.json?path=&dtab=[&router=]``, ``/bound-names.json``.
+``/admin/metrics/prometheus`` and ``/metrics`` (plus each ``io.l5d.prometheus`` telemeter's
+``path``, with its ``prefix``), ``/config.json``, ``/delegator.json?path=&dtab=[&router=]``,
+``/bound-names.json``.
+
+An ``io.l5d.zipkin`` telemeter (``roost.mesh.telemetry``) has the routers record spans to its
+exporter, which starts with the mesh and posts what is left when it stops.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from roost.mesh.config import (
 from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
+from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
 from roost.naming.binding import Mounts, mount
 from roost.rpc.http import Headers, Request, Response, Server, serve
 from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
-from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json, prometheus_text
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +100,11 @@ class Mesh:
         raw_config: Any = None,
         reuse_port: bool = False,
         admin: bool = True,
+        flush_interval: float = 1.0,
     ) -> None:
         """``reuse_port``: several processes share the router ports (``--workers``);
-        ``admin``: serve the admin port (only one worker does)."""
+        ``admin``: serve the admin port (only one worker does); ``flush_interval``: how often
+        the Zipkin exporter posts the spans it has queued (seconds)."""
         self.config = config
         self.base_dir = base_dir or FilePath.cwd()
         self.registry = registry if registry is not None else MetricsRegistry()
@@ -110,13 +117,20 @@ class Mesh:
         self._namers: list[Any] = []
         self._mounts: Mounts = ()
         self.watchers: list[NamerdDtabWatcher] = []
+        self.flush_interval = flush_interval
+        self.tracing: MeshTracing | None = None
+        self._prometheus = prometheus_pages(config.telemetry)
 
     async def start(self) -> None:
         self._mounts, self._namers = build_namers(self.config, self.base_dir)
         stats = StatsReceiver(self.registry)
+        zipkin = zipkin_of(self.config.telemetry)
+        if zipkin is not None:
+            self.tracing = MeshTracing(zipkin, stats, flush_interval=self.flush_interval)
+            self.tracing.start()
         try:
             for rc in self.config.routers:
-                router = Router(rc, namers=self._mounts, stats=stats)
+                router = Router(rc, namers=self._mounts, stats=stats, tracing=self.tracing)
                 self.routers.append(router)
                 await router.start()
                 if isinstance(rc.interpreter, NamerdHttpInterpreter):
@@ -146,6 +160,7 @@ class Mesh:
             stats=stats.scope("rt", rc.name),
             stats_scope="server",
             max_concurrent=sc.maxConcurrentRequests,
+            tracer=router.tracer,
             config=HttpServerConfig(reuse_port=self.reuse_port),
         )
 
@@ -165,6 +180,9 @@ class Mesh:
         for namer in self._namers:
             await namer.aclose()
         self._namers = []
+        if self.tracing is not None:  # last: the spans of the requests served above are in
+            await self.tracing.aclose()
+            self.tracing = None
 
     # -- admin --------------------------------------------------------------------------
 
@@ -178,8 +196,9 @@ class Mesh:
             return _text(200, "OK\n")
         if path in ("/admin/metrics.json", "/admin/metrics.json/"):
             return _json(flat_json(self.registry))
-        if path in ("/admin/metrics/prometheus", "/metrics"):
-            body = prometheus_text(self.registry)
+        prefix = self._prometheus.get(path)
+        if prefix is not None:
+            body = prometheus_page(self.registry, prefix)
             return _text(200, body, "text/plain; version=0.0.4; charset=utf-8")
         if path == "/config.json":
             return _json(self.raw_config if self.raw_config is not None else {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.mesh.config import RouterConfig, settings_for
@@ -41,6 +41,9 @@ from roost.rpc.budget import RetryBudget
 from roost.rpc.endpoints import Endpoint, EndpointSet
 from roost.rpc.http import HttpClient, PoolConfig, client
 from roost.rpc.stats import StatsReceiver
+
+if TYPE_CHECKING:
+    from roost.rpc.tracing import Tracer
 
 
 def backoff_of(config: BackoffConfig | None, rng: random.Random | None = None) -> Backoff | None:
@@ -120,8 +123,11 @@ class ClientCache:
         stats: StatsReceiver,
         *,
         clock: Clock = SYSTEM_CLOCK,
+        tracer_for: Callable[[Path], Tracer] | None = None,
     ) -> None:
+        """``tracer_for``: a bound id's tracer (``io.l5d.zipkin``); ``None``: ids only."""
         self.router = router
+        self.tracer_for = tracer_for
         self.stats = stats.scope("rt", router.name)
         self.clock = clock
         cache = router.bindingCache
@@ -143,6 +149,7 @@ class ClientCache:
             stats=self.stats,
             stats_scope="client",
             clock=self.clock,
+            tracer=self.tracer_for(bound.id) if self.tracer_for is not None else None,
             **client_kwargs(settings, self.clock),
         )
         self._clients.put(bound.id, (made, stop))

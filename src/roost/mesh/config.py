@@ -1,7 +1,8 @@
 """``roost mesh --config FILE.yaml``: Linkerd 1's configuration, read and checked.
 
 Top level: ``admin`` {ip, port 9990}, ``routers`` (at least one), ``namers``, ``telemetry``,
-``usage``. A router: ``protocol: http``, ``label`` (default the protocol), ``servers``
+``usage``. ``telemetry``: ``io.l5d.prometheus`` {path, prefix} and at most one
+``io.l5d.zipkin`` {host, port 9411, sampleRate 0.001}. A router: ``protocol: http``, ``label`` (default the protocol), ``servers``
 [{ip 127.0.0.1, port 4140, maxConcurrentRequests, clearContext}], ``dtab``, ``dstPrefix``
 (``/svc``), ``identifier`` (one or a list; default ``io.l5d.header.token`` on ``Host``),
 ``interpreter`` (``default`` or ``io.l5d.namerd.http``), ``client`` and ``service``
@@ -14,6 +15,7 @@ and ``bindingCache``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -220,20 +222,66 @@ NamerConfig = Annotated[
 ]
 
 
+ADMIN_PAGES = frozenset(("/", "/dashboard", "/admin/ping", "/health", "/admin/metrics.json",
+                         "/admin/metrics.json/", "/config.json", "/bound-names.json",
+                         "/delegator.json"))  # fmt: skip
+"""The admin server's own pages (``roost.mesh.app``), which a telemeter may not take."""
+
+_METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
 class PrometheusConfig(Strict):
+    """Prometheus text at ``path`` on the admin server, every metric name starting with
+    ``prefix`` as given (Linkerd's ``PrometheusTelemeter``: ``some_prefix_rt_…``)."""
+
     kind: Literal["io.l5d.prometheus"]
     path: str = "/admin/metrics/prometheus"
     prefix: str = ""
 
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with '/', got {value!r}")
+        if value in ADMIN_PAGES:
+            raise ValueError(f"{value} is an admin page of its own")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and not _METRIC_PREFIX.fullmatch(value):
+            raise ValueError(f"not the start of a Prometheus metric name: {value!r}")
+        return value
+
 
 class ZipkinConfig(Strict):
+    """Spans to a Zipkin collector's v2 HTTP API (``http://host:port/api/v2/spans``)."""
+
     kind: Literal["io.l5d.zipkin"]
-    host: str = "localhost"
-    port: Port = 9411
+    host: Annotated[str, Field(min_length=1)] = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 9411
     sampleRate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.001
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/api/v2/spans"
 
 
 TelemeterConfig = Annotated[PrometheusConfig | ZipkinConfig, Field(discriminator="kind")]
+
+
+def _check_telemeters(telemeters: list[TelemeterConfig]) -> list[TelemeterConfig]:
+    zipkins = [i for i, t in enumerate(telemeters) if isinstance(t, ZipkinConfig)]
+    if len(zipkins) > 1:  # Linkerd broadcasts to every tracer; roost exports to one collector
+        where = ", ".join(f"telemetry[{i}]" for i in zipkins)
+        raise ValueError(f"only one io.l5d.zipkin telemeter is supported, got {where}")
+    paths = [t.path for t in telemeters if isinstance(t, PrometheusConfig)]
+    for path in paths:
+        if paths.count(path) > 1:
+            raise ValueError(f"two io.l5d.prometheus telemeters serve {path}")
+    return telemeters
 
 
 class AdminConfig(Strict):
@@ -252,6 +300,8 @@ class MeshConfig(Strict):
     namers: list[NamerConfig] = []
     telemetry: list[TelemeterConfig] = []
     usage: UsageConfig = UsageConfig()
+
+    _telemetry = field_validator("telemetry")(_check_telemeters)
 
     @model_validator(mode="after")
     def _unique(self) -> MeshConfig:

@@ -19,7 +19,6 @@ import logging
 import re
 from typing import Any
 
-
 from roost.core.aio import cancel_quietly
 from roost.mesh.identifiers import DEFAULT_PREFIX, Identification, Identified, Unidentified
 from roost.naming import NamingSyntaxError, Path

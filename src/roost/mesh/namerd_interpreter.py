@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-
 from roost.core.aio import cancel_quietly
 from roost.naming import Dtab, NamingSyntaxError, Path, bind
 from roost.naming.addr import Bound

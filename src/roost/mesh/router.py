@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from roost.core.clock import SYSTEM_CLOCK, Clock
 from roost.mesh.clients import ClientCache, backoff_of, budget_of
@@ -61,6 +63,10 @@ from roost.rpc.service import FilteredService, FnService, Service
 from roost.rpc.stats import StatsReceiver
 from roost.rpc.stats_filter import StatsFilter
 from roost.rpc.timeouts import TotalTimeoutFilter
+
+if TYPE_CHECKING:
+    from roost.mesh.telemetry import MeshTracing
+    from roost.rpc.tracing import Tracer
 
 DST_SERVICE = "l5d-dst-service"
 DST_CLIENT = "l5d-dst-client"
@@ -102,7 +108,10 @@ class Router:
         stats: StatsReceiver | None = None,
         clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
+        tracing: MeshTracing | None = None,
     ) -> None:
+        """``tracing``: the ``io.l5d.zipkin`` telemeter, whose tracers record this router's
+        server and client spans (``self.tracer`` is its servers')."""
         self.config = config
         self.name = config.name
         self.base = Dtab.read(config.dtab)
@@ -113,7 +122,12 @@ class Router:
             namers, capacity=cache.trees, idle_ttl=cache.idleTtlSecs, clock=clock
         )
         self.stats = stats if stats is not None else StatsReceiver()
-        self.clients = ClientCache(config, self.stats, clock=clock)
+        self.tracer: Tracer | None = None
+        tracer_for: Callable[[Path], Tracer] | None = None
+        if tracing is not None:
+            server_tracer = self.tracer = tracing.server_tracer(self.name)
+            tracer_for = partial(tracing.client_tracer, server_tracer)
+        self.clients = ClientCache(config, self.stats, clock=clock, tracer_for=tracer_for)
         self.clock = clock
         self.rng = rng or random.Random()
         self.binding_timeout = config.bindingTimeoutMs / 1000

@@ -12,8 +12,8 @@
   and records a CLIENT span with the remote endpoint.
 
 Tags (Zipkin's names): ``http.method``, ``http.path``, ``http.status_code``; ``error`` with
-the exception (``"Rejected: …"``) or the status of a 5xx response. Span name: the lowercase
-method.
+the exception (``"Rejected: …"``) or the status of a 5xx response; and the request headers
+named in the tracer's ``tag_headers``. Span name: the lowercase method.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ class _TracingFilter(Filter[Request, Response, Request, Response]):
         shared: bool,
     ) -> None:
         duration_us = max(1, int((self.tracer.clock.monotonic() - start) * 1_000_000))
+        for name in self.tracer.tag_headers:
+            value = req.headers.get(name)
+            if value is not None:
+                tags[name] = value
         self.tracer.record(
             Span(
                 trace=trace,

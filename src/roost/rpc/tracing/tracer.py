@@ -15,6 +15,7 @@ re-decides with its rate. Debug traces are always sampled. Only sampled spans re
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -80,15 +81,20 @@ class Tracer:
         local_endpoint: Endpoint | None = None,
         sample_rate: float = 0.001,
         trace_id_128: bool = False,
+        tag_headers: Sequence[str] = (),
         rng: random.Random | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """``tag_headers``: request headers the tracing filters copy into a recorded span's
+        tags, read when the span ends (so a header a proxy adds on the way, such as
+        Linkerd's ``l5d-dst-service``, is there too)."""
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be within [0, 1], not {sample_rate}")
         self.sink = sink
         self.local_endpoint = local_endpoint or Endpoint(service_name)
         self.sample_rate = sample_rate
         self.trace_id_128 = trace_id_128
+        self.tag_headers = tuple(tag_headers)
         self.rng = rng or random.Random()
         self.clock = clock
 

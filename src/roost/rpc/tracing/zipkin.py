@@ -16,7 +16,6 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-
 from roost.core.aio import wait_event
 from roost.rpc.stats.receiver import MetricsRegistry, StatsReceiver
 from roost.rpc.tracing import ids
