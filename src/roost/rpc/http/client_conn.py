@@ -50,6 +50,7 @@ class ClientConnection(asyncio.Protocol):
         self.stream_threshold = stream_threshold
         self.body_buffer = body_buffer
         self.transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()  # made by the loop's create_connection
         self.flow = WriteFlow()
         self.closed = False
         self._parser = HttpResponseParser(self)
@@ -129,7 +130,7 @@ class ClientConnection(asyncio.Protocol):
         self._until_close = self._interim = self._head_done = False
         self._response, self._buffer, self._body_error = None, None, None
         self._headers, self._reason, self._length, self._te = [], b"", None, False
-        future = self._future = asyncio.get_running_loop().create_future()
+        future = self._future = self._loop.create_future()
         body = req.body
         self._parts = 1 if isinstance(body, bytes) else 2
         try:

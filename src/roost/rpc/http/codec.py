@@ -17,7 +17,6 @@ from roost.rpc.http.message import Headers
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
-_TARGET = re.compile(r"[^ \r\n\x00]+\Z")
 # Python 3.11 still has some RFC 7231 phrases; RFC 9110 §15 renamed these.
 _REASONS = {s.value: s.phrase for s in HTTPStatus} | {
     413: "Content Too Large",
@@ -78,6 +77,7 @@ def _check(name: str, value: str) -> None:
 _GOOD_NAMES: set[str] = set()
 """Header names already checked: a process uses a few dozen, on every message."""
 _GOOD_NAMES_MAX = 4096
+_GOOD_METHODS: set[str] = set()
 _STATUS_LINES: dict[tuple[int, str], str] = {}
 """Status lines already checked and written, by status and reason phrase."""
 
@@ -114,7 +114,12 @@ def request_head(
     method: str, target: str, headers: Iterable[tuple[str, str]], extra: list[tuple[str, str]]
 ) -> bytes:
     """``METHOD target HTTP/1.1`` and the headers; ``extra`` are the transport's own."""
-    if not _TOKEN.match(method) or not _TARGET.match(target):
+    if method not in _GOOD_METHODS:
+        if not _TOKEN.match(method):
+            raise ValueError(f"invalid request line {method!r} {target!r}")
+        if len(_GOOD_METHODS) < 64:
+            _GOOD_METHODS.add(method)
+    if not target or " " in target or _BAD_VALUE.search(target):
         raise ValueError(f"invalid request line {method!r} {target!r}")
     return _lines(f"{method} {target} HTTP/1.1\r\n", headers, extra)
 

@@ -65,6 +65,7 @@ _WATCHED = {
     b"l5d-ctx-dtab": _CONTEXT,
 }
 _WATCHED_SIZES = frozenset(len(name) for name in _WATCHED)
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 
 class ServerConnection(asyncio.Protocol):
@@ -200,10 +201,12 @@ class ServerConnection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self._url += url
         self._head_size += len(url)
-        # the whole request line counts: "<method> <url> HTTP/1.1" (Netty's initial line)
-        line = len(self._parser.get_method()) + len(self._url) + _LINE_EXTRA
-        if line > self.config.max_request_line:
-            raise Refusal(414, "URI Too Long")
+        # the whole request line counts: "<method> <url> HTTP/1.1" (Netty's initial line);
+        # llhttp knows no method longer than 16 bytes, so a short url needs no more
+        if len(self._url) + 16 + _LINE_EXTRA > self.config.max_request_line:
+            line = len(self._parser.get_method()) + len(self._url) + _LINE_EXTRA
+            if line > self.config.max_request_line:
+                raise Refusal(414, "URI Too Long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value) + 4
@@ -216,13 +219,15 @@ class ServerConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         parser = self._parser
-        if parser.get_method() == b"CONNECT":
-            raise Refusal(405, "Method Not Allowed")  # no tunnels
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method)
+        if method is None:
+            if raw_method == b"CONNECT":
+                raise Refusal(405, "Method Not Allowed")  # no tunnels
+            method = raw_method.decode("ascii")
         version = parser.get_http_version()
         headers = Headers.parsed(self._headers)
-        request = Request(
-            parser.get_method().decode("ascii"), self._url.decode("latin-1"), headers, b"", version
-        )
+        request = Request(method, self._url.decode("latin-1"), headers, b"", version)
         flags = self._flags
         exchange = Exchange(request, parser.should_keep_alive(), context=bool(flags & _CONTEXT))
         chunked = bool(flags & _CHUNKED) and is_chunked(headers)
