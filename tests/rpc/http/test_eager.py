@@ -207,3 +207,30 @@ async def test_start_returns_none_for_a_coroutine_that_finishes_at_once() -> Non
     assert asyncio.current_task() is not task  # the task was left again
     holder.set_result(None)
     await task
+
+
+async def test_cancel_throws_cancelled_error_into_a_coroutine_no_task_took_over() -> None:
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+
+    async def service() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        finally:
+            seen.append("finally")
+
+    holder: asyncio.Future[None] = loop.create_future()
+    task = asyncio.create_task(_wait(holder))
+    await asyncio.sleep(0)
+    coro = service()
+    suspended = await _outside_any_task(
+        lambda: eager.start(loop, task, coro, contextvars.Context())
+    )
+    assert isinstance(suspended, eager.Suspended)
+    eager.cancel(suspended)
+    assert seen == ["cancelled", "finally"]
+    holder.set_result(None)
+    await task

@@ -71,6 +71,18 @@ def start(
     return Suspended(coro, context, yielded)
 
 
+def cancel(suspended: Suspended) -> None:
+    """Cancel a coroutine :func:`start` left that no task took over (its task was cancelled
+    first): ``CancelledError`` is thrown in where it waits, as a task's cancellation would;
+    should it wait again, it is closed."""
+    coro = suspended.coro
+    try:
+        suspended.context.run(coro.throw, asyncio.CancelledError())
+    except BaseException:  # it ended: StopIteration, the CancelledError, or its own error
+        return
+    coro.close()
+
+
 class _Pass:
     """Awaiting it hands ``value`` to the running task, as the inner coroutine did."""
 

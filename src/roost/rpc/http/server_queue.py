@@ -109,7 +109,12 @@ class RequestQueue:
                     return
                 conn.served()
                 wakeup = self._wakeup = self._loop.create_future()
-                suspended = await wakeup
+                try:
+                    suspended = await wakeup
+                except asyncio.CancelledError:  # the connection went away
+                    if wakeup.done() and not wakeup.cancelled() and wakeup.result() is not None:
+                        eager.cancel(wakeup.result())  # handed over just before: cancel it too
+                    raise
                 if suspended is not None:  # a request started eagerly waits for us
                     coro = cast("Coroutine[Any, Any, bool]", suspended.coro)
                     if not await eager.drive(coro, suspended.context, suspended):
