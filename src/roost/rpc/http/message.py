@@ -16,19 +16,17 @@ Body = bytes | AsyncIterator[bytes]
 
 
 class Headers:
-    """An ordered multi-map with case-insensitive names."""
+    """An ordered multi-map with case-insensitive names.
 
-    __slots__ = ("_items",)
+    ``get`` is a dict lookup: the first value of each lower-cased name is indexed when first
+    asked for and kept up to date by ``add``, ``set`` and ``remove`` (a request passes through
+    many filters that each look for a header or two, most of them absent)."""
+
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = list(items)
-
-    @classmethod
-    def adopt(cls, items: list[tuple[str, str]]) -> Headers:
-        """Headers over ``items`` itself, not a copy (the caller hands the list over)."""
-        headers = cls.__new__(cls)
-        headers._items = items
-        return headers
+        self._index: dict[str, str] | None = None
 
     @staticmethod
     def parsed(raw: list[tuple[bytes, bytes]]) -> Headers:
@@ -37,11 +35,12 @@ class Headers:
         return _ParsedHeaders(raw)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        lname = name.lower()
-        for k, v in self._items:
-            if k.lower() == lname:
-                return v
-        return default
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for k, v in self._items:
+                index.setdefault(k.lower(), v)
+        return index.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         lname = name.lower()
@@ -66,18 +65,24 @@ class Headers:
         found = [i for i, (k, _) in enumerate(items) if k.lower() == lname]
         if len(found) == 1:
             items[found[0]] = (name, value)  # keeps its place: the common replace is cheap
-            return
-        if found:
-            self.remove(name)  # a new list: append to that one
-        self._items.append((name, value))
+        else:
+            if found:
+                self.remove(name)  # a new list: append to that one
+            self._items.append((name, value))
+        if self._index is not None:
+            self._index[lname] = value
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name, value))
+        if self._index is not None:
+            self._index.setdefault(name.lower(), value)
 
     def remove(self, name: str) -> None:
         lname = name.lower()
         if any(k.lower() == lname for k, _ in self._items):
             self._items = [(k, v) for k, v in self._items if k.lower() != lname]
+            if self._index is not None:
+                self._index.pop(lname, None)
 
     def replace_all(self, names: frozenset[str], items: Iterable[tuple[str, str]]) -> None:
         """Drop every header whose lower-cased name is in ``names``, then append ``items``:
@@ -85,6 +90,7 @@ class Headers:
         kept = [(k, v) for k, v in self._items if k.lower() not in names]
         kept.extend(items)
         self._items = kept
+        self._index = None
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -110,6 +116,7 @@ class _ParsedHeaders(Headers):
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
         self._raw = raw  # ``_items`` stays unset until first read
+        self._index = None
 
     def __getattr__(self, name: str) -> list[tuple[str, str]]:
         # only called for an unset slot: the first read of ``_items``
