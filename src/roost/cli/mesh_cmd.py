@@ -16,6 +16,7 @@ import yaml
 from rich.console import Console
 
 from roost.cli.common import LogLevel, fail, run_async
+from roost.core.gc_tuning import freeze_startup_objects
 
 
 def mesh_command(
@@ -97,6 +98,7 @@ async def _run(
         await mesh.start()
     except OSError as e:
         fail(f"cannot listen: {e.strerror or e}")
+    freeze_startup_objects()
     if admin:
         for router, server in zip(
             (r for r in mesh.routers for _ in r.config.servers), mesh.servers, strict=True

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from roost.cli.common import LogLevel, fail, run_async
+from roost.core.gc_tuning import freeze_startup_objects
 
 
 def namerd_command(
@@ -42,6 +43,7 @@ async def _run(server: object, announce: object) -> None:
 
     assert isinstance(server, NamerdServer)
     await server.start()
+    freeze_startup_objects()
     announce(f"namerd on {server.url}/api/1/dtabs")  # type: ignore[operator]
     try:
         await asyncio.Event().wait()

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from roost.cli.common import LogLevel, fail, run_async
 from roost.cluster.master.config import ConfigError, MasterConfig
+from roost.core.gc_tuning import freeze_startup_objects
 
 
 def up_command(
@@ -91,6 +92,7 @@ async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
                 )
             )
             await marathon.start()
+        freeze_startup_objects()
         table = Table(title="roost is up", show_header=True)
         table.add_column("service")
         table.add_column("endpoint")

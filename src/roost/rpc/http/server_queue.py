@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("roost.rpc.http.server")
 
 _Wakeup = asyncio.Future["eager.Suspended | None"]
+SKIP_AFTER_WAIT = 32
+"""After a request started eagerly had to wait, the next this many go to the task."""
 
 
 class RequestQueue:
-    __slots__ = ("_conn", "_items", "_loop", "_task", "_wakeup", "busy")
+    __slots__ = ("_conn", "_items", "_loop", "_skip_eager", "_task", "_wakeup", "busy")
 
     def __init__(self, conn: ServerConnection, loop: asyncio.AbstractEventLoop) -> None:
         self._conn = conn
@@ -38,6 +40,9 @@ class RequestQueue:
         self._items: list[Exchange | Refusal] = []
         self._task: asyncio.Task[None] | None = None
         self._wakeup: _Wakeup | None = None
+        self._skip_eager = 0
+        """Requests to hand to the task before trying eagerly again: a service that waited
+        last time (a proxy) likely waits again, and then starting it here only adds work."""
         self.busy = False
         """A request is being answered (or about to be)."""
 
@@ -54,6 +59,9 @@ class RequestQueue:
         if wakeup is None:
             # a fresh context: nothing leaks from the code that started the server
             self._task = self._loop.create_task(self._serve(), context=contextvars.Context())
+        elif self._skip_eager:
+            self._skip_eager -= 1
+            wakeup.set_result(None)
         elif len(self._items) == 1 and isinstance(item, Exchange) and self._task is not None:
             self._serve_eagerly(item, self._task, wakeup)
         else:
@@ -85,6 +93,7 @@ class RequestQueue:
             self.busy = False
             self._wakeup = wakeup  # the task never stopped waiting
         else:
+            self._skip_eager = SKIP_AFTER_WAIT
             wakeup.set_result(suspended)
 
     async def _serve(self) -> None:
