@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import types
 from collections.abc import Coroutine, Generator
 from typing import Any, TypeVar
 
@@ -83,51 +84,40 @@ def cancel(suspended: Suspended) -> None:
     coro.close()
 
 
-class _Pass:
-    """Awaiting it hands ``value`` to the running task, as the inner coroutine did."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def __await__(self) -> Generator[Any, None, None]:
-        yield self._value
-
-
-async def drive(
+@types.coroutine
+def drive(
     coro: Coroutine[Any, Any, T],
     context: contextvars.Context,
     suspended: Suspended | None = None,
-) -> T:
+) -> Generator[Any, None, T]:
     """Run ``coro`` to its end from the current task, each step in ``context``; from where
-    :func:`start` left it when ``suspended`` is given (then ``coro`` is its coroutine)."""
+    :func:`start` left it when ``suspended`` is given (then ``coro`` is its coroutine).
+
+    A generator-based coroutine: what ``coro`` yields goes to the task as is, and what the
+    task sends or throws comes back to ``coro`` — no frame or object of ours in between."""
     run = context.run
-    if suspended is None:
-        step: Any = coro.send
-        arg: Any = None
-    else:
-        yielded = suspended.yielded
+    send = coro.send
+    step: Any = send
+    arg: Any = None
+    if suspended is not None:
         try:
-            await _Pass(yielded)
+            yield suspended.yielded
         except GeneratorExit:
             coro.close()
             raise
         except BaseException as exc:  # thrown into the task: the coroutine gets it
             step, arg = coro.throw, exc
-        else:
-            step, arg = coro.send, None
     while True:
         try:
             yielded = run(step, arg)
         except StopIteration as stop:
             return stop.value
         try:
-            await _Pass(yielded)
+            yield yielded
         except GeneratorExit:
             coro.close()
             raise
         except BaseException as exc:
             step, arg = coro.throw, exc
         else:
-            step, arg = coro.send, None
+            step, arg = send, None
