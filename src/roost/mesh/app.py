@@ -19,65 +19,20 @@ from pathlib import Path as FilePath
 from typing import Any
 from urllib.parse import parse_qs
 
-from roost.mesh.config import (
-    DnsSrvNamerConfig,
-    FsNamerConfig,
-    MarathonNamerConfig,
-    MeshConfig,
-    NamerdHttpInterpreter,
-    RouterConfig,
-    ServerConfig,
-    ServersetsNamerConfig,
-)
+from roost.mesh.config import MeshConfig, NamerdHttpInterpreter, RouterConfig, ServerConfig
 from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
-from roost.naming.binding import Mounts, mount
+from roost.naming.binding import Mounts
+from roost.naming.namers.config import ConfiguredNamer, build_namers
 from roost.rpc.http import Headers, Request, Response, Server, serve
 from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
 
 log = logging.getLogger(__name__)
-
-
-def build_namers(config: MeshConfig, base_dir: FilePath) -> tuple[Mounts, list[Any]]:
-    """The configured namers mounted at ``/#/<prefix>`` (default: their kind), in order."""
-    mounts: list[Any] = []
-    owned: list[Any] = []
-    for n in config.namers:
-        prefix = (n.prefix or n.kind).strip("/").removeprefix("#/")
-        namer: Any
-        # each namer's module (and its client library) is loaded only when configured
-        if isinstance(n, FsNamerConfig):
-            from roost.naming.namers.fs import FsNamer
-
-            namer = FsNamer(base_dir / n.rootDir, prefix=prefix)
-        elif isinstance(n, MarathonNamerConfig):
-            from roost.naming.namers.marathon import MarathonNamer
-
-            url = f"http://{n.host}:{n.port}"
-            namer = MarathonNamer(
-                url,
-                uri_prefix=n.uriPrefix,
-                prefix=prefix,
-                ttl=n.ttlMs / 1000,
-                use_health_check=n.useHealthCheck,
-            )
-        elif isinstance(n, ServersetsNamerConfig):
-            from roost.naming.namers.serversets import ServersetsNamer
-
-            namer = ServersetsNamer([a.addr for a in n.zkAddrs], prefix=prefix)
-        else:
-            assert isinstance(n, DnsSrvNamerConfig)
-            from roost.naming.namers.dnssrv import DnsSrvNamer
-
-            namer = DnsSrvNamer(n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds)
-        mounts.append(mount(prefix, namer))
-        owned.append(namer)
-    return mounts, owned
 
 
 def _clear_context(router: Router) -> FnService[Request, Response]:
@@ -114,7 +69,7 @@ class Mesh:
         self.routers: list[Router] = []
         self.servers: list[Server] = []
         self.admin: Server | None = None
-        self._namers: list[Any] = []
+        self._namers: list[ConfiguredNamer] = []
         self._mounts: Mounts = ()
         self.watchers: list[NamerdDtabWatcher] = []
         self.flush_interval = flush_interval
@@ -122,7 +77,7 @@ class Mesh:
         self._prometheus = prometheus_pages(config.telemetry)
 
     async def start(self) -> None:
-        self._mounts, self._namers = build_namers(self.config, self.base_dir)
+        self._mounts, self._namers = build_namers(self.config.namers, self.base_dir)
         stats = StatsReceiver(self.registry)
         zipkin = zipkin_of(self.config.telemetry)
         if zipkin is not None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from roost.core.config import ConfigError as ConfigError
+from roost.core.config import Port, load_yaml
 from roost.mesh.config_parts import (
     ClientParams,
     HeaderTokenId,
@@ -32,11 +33,13 @@ from roost.mesh.config_parts import (
 )
 from roost.naming import Dtab, NamingSyntaxError, Path, Prefix
 
-Port = Annotated[int, Field(ge=0, le=65535, strict=True)]
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message lists every problem by key path."""
+# the namer models live in roost.naming (roost namerd reads them too); re-exported here
+from roost.naming.namers.config import DnsSrvNamerConfig as DnsSrvNamerConfig
+from roost.naming.namers.config import FsNamerConfig as FsNamerConfig
+from roost.naming.namers.config import MarathonNamerConfig as MarathonNamerConfig
+from roost.naming.namers.config import NamerConfig
+from roost.naming.namers.config import ServersetsNamerConfig as ServersetsNamerConfig
+from roost.naming.namers.config import ZkAddr as ZkAddr
 
 
 class ServerConfig(Strict):
@@ -167,61 +170,6 @@ class RouterConfig(Strict):
         return self.label or self.protocol
 
 
-class FsNamerConfig(Strict):
-    kind: Literal["io.l5d.fs"]
-    rootDir: str
-    prefix: str | None = None
-
-
-class MarathonNamerConfig(Strict):
-    kind: Literal["io.l5d.marathon"]
-    host: str = "marathon.mesos"
-    port: Port = 80
-    uriPrefix: str = ""
-    ttlMs: PosInt = 5000
-    useHealthCheck: bool = False
-    prefix: str | None = None
-
-
-class DnsSrvNamerConfig(Strict):
-    kind: Literal["io.l5d.dnssrv"]
-    experimental: bool = False
-    refreshIntervalSeconds: PosInt = 5
-    dnsHosts: list[str] | None = None
-    prefix: str | None = None
-
-    @model_validator(mode="after")
-    def _experimental(self) -> DnsSrvNamerConfig:
-        if not self.experimental:
-            raise ValueError("io.l5d.dnssrv is experimental: set experimental: true")
-        return self
-
-
-class ZkAddr(Strict):
-    """One ZooKeeper server of ``io.l5d.serversets`` (Linkerd's ``ZkAddr``: port 2181 unless
-    given)."""
-
-    host: Annotated[str, Field(min_length=1)]
-    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 2181
-
-    @property
-    def addr(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-class ServersetsNamerConfig(Strict):
-    kind: Literal["io.l5d.serversets"]
-    zkAddrs: Annotated[list[ZkAddr], Field(min_length=1)]
-    prefix: str | None = None
-
-
-NamerConfig = Annotated[
-    FsNamerConfig | MarathonNamerConfig | DnsSrvNamerConfig | ServersetsNamerConfig,
-    Field(discriminator="kind"),
-]
-
-
 ADMIN_PAGES = frozenset(("/", "/dashboard", "/admin/ping", "/health", "/admin/metrics.json",
                          "/admin/metrics.json/", "/config.json", "/bound-names.json",
                          "/delegator.json"))  # fmt: skip
@@ -316,32 +264,9 @@ class MeshConfig(Strict):
 
 _TAGS = ("io.l5d.", "io.roost.", "p2c", "ewma", "aperture", "roundRobin", "constant", "jittered", "none",
          "default", "function-")  # fmt: skip
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "[" in part or part.startswith(_TAGS):
-            continue  # pydantic's union branches and tags, not keys of the file
-        else:
-            out += f".{part}" if out else part
-    return out or "(top level)"
+"""Kinds that pydantic puts into an error's location (``roost.core.config.key_path``)."""
 
 
 def load_config(text: str) -> MeshConfig:
     """Parse and check a YAML (or JSON) configuration."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("the configuration must be a mapping with a 'routers' key")
-    try:
-        return MeshConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
-        ]
-        raise ConfigError("\n".join(problems)) from None
+    return load_yaml(MeshConfig, text, tags=_TAGS, expected="a mapping with a 'routers' key")

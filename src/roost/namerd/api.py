@@ -12,12 +12,16 @@
                                            412 (another version), 404 (absent); without:
                                            create or replace, 204
 ``DELETE /api/1/dtabs/<ns>``               204; 404
-``GET /api/1/bind/<ns>?path=[&dtab=]``     the bound tree as JSON
-``GET /api/1/addr/<ns>?path=<bound id>``   the addresses of a bound name
+``GET /api/1/bind/<ns>?path=[&dtab=]``     the bound tree as JSON; ``?watch=true`` streams it
+``GET /api/1/addr/<ns>?path=<bound id>``   the addresses of a bound name; ``?watch=true``
+                                           streams them
 ``GET /api/1/resolve/<ns>?path=``          bind, then the addresses of what it reached
 ``GET /api/1/delegate/<ns>?path=``         the explain tree (``/delegator.json``'s JSON)
 ``GET /api/1/bound-names``                 the bound ids seen so far
 =========================================  ===============================================
+
+Binding goes through the configured namers and the system namers
+(``roost.namerd.binding_api``).
 
 Bodies are ``application/dtab`` (dtab text) or ``application/json`` (the list form); a
 malformed dtab, path or namespace is 400 with the parser's message, another content type 415.
@@ -36,6 +40,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from roost.core.http import json_response
+from roost.namerd.binding_api import BindingApi
 from roost.namerd.dtabs import (
     DtabExists,
     DtabNotFound,
@@ -46,10 +51,8 @@ from roost.namerd.dtabs import (
     etag,
     parse_etag,
 )
-from roost.naming import BoundName, Dtab, NamingSyntaxError, Path, bind, delegate
+from roost.naming import Dtab, NamingSyntaxError
 from roost.naming.binding import Mounts
-from roost.naming.delegate import addr_json, bound_json
-from roost.naming.tree import Leaf, NameTree, Union
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, prometheus_text
 
 DTAB_TYPE = "application/dtab"
@@ -59,26 +62,16 @@ def dtab_json(dtab: Dtab) -> list[dict[str, str]]:
     return [{"prefix": d.prefix.show, "dst": d.dst.show} for d in dtab]
 
 
-def _tree_json(tree: NameTree[BoundName]) -> dict[str, Any]:
-    if isinstance(tree, Leaf):
-        return {"type": "leaf", "bound": bound_json(tree.value)}
-    if isinstance(tree, Union):
-        return {
-            "type": "union",
-            "trees": [{"weight": w.weight, "tree": _tree_json(w.tree)} for w in tree.trees],
-        }
-    return {"type": {"~": "neg", "!": "fail", "$": "empty"}[tree.show]}
-
-
 def _text(status: int, message: str) -> Response:
     return PlainTextResponse(message, status_code=status)
 
 
 class NamerdApi:
+    """The dtab routes; the binding routes are :attr:`binding`'s."""
+
     def __init__(self, dtabs: DtabStore, namers: Mounts = ()) -> None:
         self.dtabs = dtabs
-        self.namers = namers
-        self.bound: dict[str, BoundName] = {}
+        self.binding = BindingApi(dtabs, namers)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -109,14 +102,6 @@ class NamerdApi:
 
     def _ns(self, request: Request) -> str:
         return check_namespace(request.path_params["ns"])
-
-    def _path(self, request: Request) -> Path:
-        return Path.read(request.query_params.get("path", ""))
-
-    async def _dtab_of(self, ns: str, request: Request) -> Dtab:
-        found = await self.dtabs.get(ns)
-        base = found[0] if found else Dtab()
-        return base + Dtab.read(request.query_params.get("dtab", ""))
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -182,43 +167,6 @@ class NamerdApi:
             return _text(404, f"no dtab named {ns}")
         return Response(status_code=204)
 
-    async def bind(self, request: Request) -> Response:
-        ns = self._ns(request)
-        tree = await bind(await self._dtab_of(ns, request), self._path(request), namers=self.namers)
-        for name in tree.leaves():
-            self.bound[name.id.show] = name
-        return json_response(_tree_json(tree))
-
-    async def addr(self, request: Request) -> Response:
-        self._ns(request)
-        path = self._path(request)
-        name = self.bound.get(path.show)
-        if name is None:
-            return json_response({"type": "neg"})
-        return json_response(addr_json(name.addr.value))
-
-    async def resolve(self, request: Request) -> Response:
-        ns = self._ns(request)
-        tree = await bind(await self._dtab_of(ns, request), self._path(request), namers=self.namers)
-        found = tree.eval()
-        if not found:
-            return json_response({"type": "neg"})
-        addrs: list[Any] = []
-        for name in sorted(found, key=lambda n: n.id.show):
-            self.bound[name.id.show] = name
-            addrs.extend(addr_json(name.addr.value).get("addrs", []))
-        return json_response({"type": "bound", "addrs": addrs, "meta": {}})
-
-    async def delegate(self, request: Request) -> Response:
-        ns = self._ns(request)
-        node = await delegate(
-            await self._dtab_of(ns, request), self._path(request), namers=self.namers
-        )
-        return json_response(node.to_json())
-
-    async def bound_names(self, request: Request) -> Response:
-        return json_response(sorted(self.bound))
-
 
 def namerd_app(api: NamerdApi, metrics: MetricsRegistry | None = None) -> Starlette:
     registry = metrics if metrics is not None else MetricsRegistry()
@@ -243,6 +191,25 @@ def namerd_app(api: NamerdApi, metrics: MetricsRegistry | None = None) -> Starle
 
         return Route(path, endpoint, methods=methods)
 
+    routes = [
+        route("/api/1/dtabs", api.list_namespaces, ["GET"]),
+        route("/api/1/dtabs/{ns}", api.get_dtab, ["GET", "HEAD"]),
+        route("/api/1/dtabs/{ns}", api.create_dtab, ["POST"]),
+        route("/api/1/dtabs/{ns}", api.put_dtab, ["PUT"]),
+        route("/api/1/dtabs/{ns}", api.delete_dtab, ["DELETE"]),
+        route("/api/1/bind/{ns}", api.binding.bind, ["GET"]),
+        route("/api/1/addr/{ns}", api.binding.addr, ["GET"]),
+        route("/api/1/resolve/{ns}", api.binding.resolve, ["GET"]),
+        route("/api/1/delegate/{ns}", api.binding.delegate, ["GET"]),
+        route("/api/1/bound-names", api.binding.bound_names, ["GET"]),
+        *admin_routes(registry),
+    ]
+    return Starlette(routes=routes)
+
+
+def admin_routes(registry: MetricsRegistry) -> list[Route]:
+    """``/health``, ``/admin/ping`` and ``/metrics`` (Prometheus text)."""
+
     async def health(request: Request) -> Response:
         return _text(200, "OK\n")
 
@@ -253,19 +220,13 @@ def namerd_app(api: NamerdApi, metrics: MetricsRegistry | None = None) -> Starle
         text = prometheus_text(registry)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    routes = [
-        route("/api/1/dtabs", api.list_namespaces, ["GET"]),
-        route("/api/1/dtabs/{ns}", api.get_dtab, ["GET", "HEAD"]),
-        route("/api/1/dtabs/{ns}", api.create_dtab, ["POST"]),
-        route("/api/1/dtabs/{ns}", api.put_dtab, ["PUT"]),
-        route("/api/1/dtabs/{ns}", api.delete_dtab, ["DELETE"]),
-        route("/api/1/bind/{ns}", api.bind, ["GET"]),
-        route("/api/1/addr/{ns}", api.addr, ["GET"]),
-        route("/api/1/resolve/{ns}", api.resolve, ["GET"]),
-        route("/api/1/delegate/{ns}", api.delegate, ["GET"]),
-        route("/api/1/bound-names", api.bound_names, ["GET"]),
+    return [
         Route("/health", health, methods=["GET"]),
         Route("/admin/ping", ping, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+
+
+def admin_app(registry: MetricsRegistry) -> Starlette:
+    """The ``admin`` server of a configured namerd (Linkerd's admin port, 9991)."""
+    return Starlette(routes=admin_routes(registry))

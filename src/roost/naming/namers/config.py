@@ -1,0 +1,127 @@
+"""Linkerd's ``namers:`` section (``linkerd/docs/namer.md``), read the same way by
+``roost mesh`` and ``roost namerd``: one model per namer kind, with Linkerd's defaults, and
+:func:`build_namers`, which makes the configured namers and mounts each at ``/#/<prefix>``.
+
+=====================  =========================================================================
+``io.l5d.fs``          ``rootDir`` (relative to the configuration file's directory)
+``io.l5d.marathon``    ``host`` (marathon.mesos), ``port`` (80), ``uriPrefix``, ``ttlMs`` (5000),
+                       ``useHealthCheck``
+``io.l5d.dnssrv``      ``experimental: true`` (required), ``refreshIntervalSeconds`` (5),
+                       ``dnsHosts``
+``io.l5d.serversets``  ``zkAddrs``: at least one {``host``, ``port`` (2181)}
+=====================  =========================================================================
+
+Every namer also takes ``prefix`` (default: its kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path as FilePath
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field, model_validator
+
+from roost.core.config import Port, PosInt, Strict
+from roost.naming.binding import Mounts, mount
+from roost.naming.namer import Namer
+from roost.naming.path import Path
+
+
+class FsNamerConfig(Strict):
+    kind: Literal["io.l5d.fs"]
+    rootDir: str
+    prefix: str | None = None
+
+
+class MarathonNamerConfig(Strict):
+    kind: Literal["io.l5d.marathon"]
+    host: str = "marathon.mesos"
+    port: Port = 80
+    uriPrefix: str = ""
+    ttlMs: PosInt = 5000
+    useHealthCheck: bool = False
+    prefix: str | None = None
+
+
+class DnsSrvNamerConfig(Strict):
+    kind: Literal["io.l5d.dnssrv"]
+    experimental: bool = False
+    refreshIntervalSeconds: PosInt = 5
+    dnsHosts: list[str] | None = None
+    prefix: str | None = None
+
+    @model_validator(mode="after")
+    def _experimental(self) -> DnsSrvNamerConfig:
+        if not self.experimental:
+            raise ValueError("io.l5d.dnssrv is experimental: set experimental: true")
+        return self
+
+
+class ZkAddr(Strict):
+    """One ZooKeeper server of ``io.l5d.serversets`` (Linkerd's ``ZkAddr``: port 2181 unless
+    given)."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 2181
+
+    @property
+    def addr(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class ServersetsNamerConfig(Strict):
+    kind: Literal["io.l5d.serversets"]
+    zkAddrs: Annotated[list[ZkAddr], Field(min_length=1)]
+    prefix: str | None = None
+
+
+NamerConfig = Annotated[
+    FsNamerConfig | MarathonNamerConfig | DnsSrvNamerConfig | ServersetsNamerConfig,
+    Field(discriminator="kind"),
+]
+
+
+class ConfiguredNamer(Namer, Protocol):
+    """A namer made from configuration: it owns watches and clients until closed."""
+
+    async def aclose(self) -> None: ...
+
+
+def build_namers(
+    namers: Sequence[NamerConfig], base_dir: FilePath
+) -> tuple[Mounts, list[ConfiguredNamer]]:
+    """The configured namers mounted at ``/#/<prefix>`` (default: their kind), in order, and
+    the namers themselves, for the caller to ``aclose`` when it stops."""
+    mounts: list[tuple[Path, Namer]] = []
+    owned: list[ConfiguredNamer] = []
+    for n in namers:
+        prefix = (n.prefix or n.kind).strip("/").removeprefix("#/")
+        namer: ConfiguredNamer
+        # each namer's module (and its client library) is loaded only when configured
+        if isinstance(n, FsNamerConfig):
+            from roost.naming.namers.fs import FsNamer
+
+            namer = FsNamer(base_dir / n.rootDir, prefix=prefix)
+        elif isinstance(n, MarathonNamerConfig):
+            from roost.naming.namers.marathon import MarathonNamer
+
+            namer = MarathonNamer(
+                f"http://{n.host}:{n.port}",
+                uri_prefix=n.uriPrefix,
+                prefix=prefix,
+                ttl=n.ttlMs / 1000,
+                use_health_check=n.useHealthCheck,
+            )
+        elif isinstance(n, ServersetsNamerConfig):
+            from roost.naming.namers.serversets import ServersetsNamer
+
+            namer = ServersetsNamer([a.addr for a in n.zkAddrs], prefix=prefix)
+        else:
+            from roost.naming.namers.dnssrv import DnsSrvNamer
+
+            namer = DnsSrvNamer(n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds)
+        mounts.append(mount(prefix, namer))
+        owned.append(namer)
+    return mounts, owned
