@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 
 import pytest
 
-from roost.rpc.http import HttpEndpointFactory, Request, Response, eager
+from roost.rpc.http import Headers, HttpEndpointFactory, Request, Response, eager
 
 from .conftest import start
 
@@ -234,3 +235,178 @@ async def test_cancel_throws_cancelled_error_into_a_coroutine_no_task_took_over(
     assert seen == ["cancelled", "finally"]
     holder.set_result(None)
     await task
+
+
+# -- regressions found in review ---------------------------------------------------------
+
+
+async def _raw(server: object) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", server.port)  # type: ignore[attr-defined]
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    async with asyncio.timeout(2):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        return head.split(b"\r\n", 1)[0], await reader.readexactly(length)
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            return await reader.read(100) == b""
+    except ConnectionResetError:  # closed while we still wrote: a reset says the same
+        return True
+    except TimeoutError:
+        return False
+
+
+@pytest.mark.parametrize("then_wait", [False, True])
+async def test_a_timeout_already_expired_when_the_task_takes_over_still_times_out(
+    then_wait: bool,
+) -> None:
+    async def late(req: Request) -> Response:
+        if req.target == "/late":
+            try:
+                async with asyncio.timeout(0):  # fires before the task takes the request over
+                    await asyncio.sleep(1)
+            except TimeoutError:
+                if then_wait:
+                    await asyncio.sleep(0)  # a fallback that waits too
+                return Response(504, body=b"late")
+        return Response(200, body=b"ok")
+
+    server = await start(late, idle_timeout=0.3)
+    reader, writer = await _raw(server)
+    for target, expected in (("/", b"ok"), ("/late", b"late"), ("/", b"ok")):
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert (await _answer(reader))[1] == expected
+    assert await _closed_within(reader, 1.5)  # and the idle timeout still runs
+    writer.close()
+    await server.close(0.2)
+
+
+async def test_a_timed_out_request_cancels_the_task_it_awaited() -> None:
+    events: list[str] = []
+
+    async def child() -> None:
+        try:
+            await asyncio.sleep(0.3)
+            events.append("finished")
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+
+    async def busy(req: Request) -> Response:
+        if req.target == "/child":
+            task = asyncio.create_task(child())
+            try:
+                async with asyncio.timeout(0.002):
+                    time.sleep(0.005)  # noqa: ASYNC251 - CPU work: the timer is overdue before the first wait
+                    await task
+            except TimeoutError:
+                return Response(504)
+        return Response(200)
+
+    server = await start(busy)
+    reader, writer = await _raw(server)
+    for target in ("/", "/child"):
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await _answer(reader)
+    await asyncio.sleep(0.4)
+    assert events == ["cancelled"]
+    writer.close()
+    await server.close(0.2)
+
+
+async def test_bare_line_breaks_do_not_keep_an_idle_connection_open() -> None:
+    async def ok(req: Request) -> Response:
+        return Response(200, body=b"ok")
+
+    server = await start(ok, idle_timeout=0.4)
+    reader, writer = await _raw(server)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _answer(reader)
+
+    async def line_breaks() -> None:  # reads that start no request, every 0.2 s
+        while not writer.is_closing():
+            await asyncio.sleep(0.2)
+            writer.write(b"\r\n")
+
+    sender = asyncio.create_task(line_breaks())
+    assert await _closed_within(reader, 1.2)  # the idle timeout (0.4 s) ran all the same
+    sender.cancel()
+    writer.close()
+    await server.close(0.2)
+
+
+async def test_nothing_after_a_closing_answer_is_served() -> None:
+    calls: list[str] = []
+
+    async def closing(req: Request) -> Response:
+        calls.append(f"{req.method} {req.target}")
+        if req.target == "/last":
+            return Response(200, Headers([("Connection", "close")]), b"bye")
+        return Response(200, body=b"ok")
+
+    server = await start(closing)
+    reader, writer = await _raw(server)
+    writer.write(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _answer(reader)
+    writer.write(
+        b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /never HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    )
+    async with asyncio.timeout(2):
+        rest = await reader.read(-1)
+    assert calls == ["GET /first", "GET /last"]  # the pipelined POST did not run
+    assert rest.count(b"HTTP/1.1 ") == 1
+    writer.close()
+    await server.close(0.2)
+
+
+async def test_a_service_cancelling_its_own_task_drops_its_connection() -> None:
+    async def rogue(req: Request) -> Response:
+        if req.target == "/rogue":
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+            await asyncio.sleep(1)
+        return Response(200, body=b"ok")
+
+    server = await start(rogue)
+    reader, writer = await _raw(server)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _answer(reader)
+    writer.write(b"GET /rogue HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert await _closed_within(reader, 2)  # no answer: the connection goes
+    writer.close()
+    pool = HttpEndpointFactory(server.address)  # and the server serves on
+    assert (await pool(Request())).body == b"ok"
+    await pool.close()
+    await server.close(0.2)
+
+
+async def test_a_response_nobody_asked_for_does_not_reach_the_previous_one() -> None:
+    async def backend(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: session=attacker\r\nContent-Length: 0\r\n\r\n"
+        )
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        writer.close()
+
+    listener = await asyncio.start_server(backend, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    pool = HttpEndpointFactory(f"127.0.0.1:{port}")
+    rep = await pool(Request())
+    await asyncio.sleep(0.05)  # the stray bytes have arrived by now
+    assert list(rep.headers) == [("Content-Length", "2")] and rep.body == b"ok"
+    assert pool.pool_cached == 0  # a connection that spoke out of turn is not reused
+    await pool.close()
+    listener.close()

@@ -324,6 +324,8 @@ class ClientConnection(asyncio.Protocol):
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if not self._busy:  # more bytes after the answer: a response nobody asked for
+            raise ProtocolError("the server sent a response to no request", source=self.address)
         parser = self._parser
         status = parser.get_status_code()
         if status < 200:
@@ -331,6 +333,7 @@ class ClientConnection(asyncio.Protocol):
             self._headers, self._reason, self._length, self._te = [], b"", None, False
             return
         headers = Headers.parsed(self._headers)
+        self._headers = []  # the response owns that list now
         rep = Response(
             status, headers, b"", self._reason.decode("latin-1"), parser.get_http_version()
         )

@@ -89,6 +89,7 @@ def drive(
     coro: Coroutine[Any, Any, T],
     context: contextvars.Context,
     suspended: Suspended | None = None,
+    throw: BaseException | None = None,
 ) -> Generator[Any, None, T]:
     """Run ``coro`` to its end from the current task, each step in ``context``; from where
     :func:`start` left it when ``suspended`` is given (then ``coro`` is its coroutine).
@@ -99,7 +100,9 @@ def drive(
     send = coro.send
     step: Any = send
     arg: Any = None
-    if suspended is not None:
+    if throw is not None:
+        step, arg = coro.throw, throw
+    elif suspended is not None:
         try:
             yield suspended.yielded
         except GeneratorExit:

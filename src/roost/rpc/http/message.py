@@ -98,6 +98,8 @@ class Headers:
     def copy(self) -> Headers:
         return Headers(self._items)
 
+    __copy__ = copy  # copy.copy must not share the list or its index
+
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
 

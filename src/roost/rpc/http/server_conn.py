@@ -70,6 +70,7 @@ _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PAT
 
 class ServerConnection(asyncio.Protocol):
     __slots__ = (
+        "_began",
         "_buffer",
         "_flags",
         "_head_size",
@@ -89,6 +90,7 @@ class ServerConnection(asyncio.Protocol):
         "closed",
         "config",
         "expecting",
+        "finished",
         "flow",
         "server",
         "transport",
@@ -118,6 +120,8 @@ class ServerConnection(asyncio.Protocol):
         """The body whose ``100 Continue`` is owed once the service reads it."""
         self._pause = 0
         self._stop = False
+        self._began = False
+        self.finished = False
 
     # -- transport events ---------------------------------------------------------------
 
@@ -184,13 +188,16 @@ class ServerConnection(asyncio.Protocol):
                 self._reject(431, "Request Header Fields Too Large")
             elif began_now:  # the head's deadline runs from the read that began it
                 self._set_read(_HEAD, self.config.read_timeout)
-        else:
-            # once per read, not per parser event: a whole request usually comes in one
+        elif self._began or self._read_kind != _IDLE:
+            # once per read, not per parser event: a whole request usually comes in one;
+            # a read that starts nothing (bare CRLFs) does not move the idle deadline
+            self._began = False
             self._update_read_due()
 
     # -- parser callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._began = True
         self._in_head = True
         self._url = b""
         self._headers = []
@@ -345,6 +352,7 @@ class ServerConnection(asyncio.Protocol):
         if self.closed or transport is None:
             return
         self._stop = True
+        self.finished = True
         if transport.can_write_eof():
             transport.write_eof()
             self._pause = 0

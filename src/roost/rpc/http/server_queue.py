@@ -51,11 +51,15 @@ class RequestQueue:
 
     def put(self, item: Exchange | Refusal) -> None:
         """Queue ``item``; serve it now if nothing else is being served."""
+        if self._conn.finished:
+            return  # the connection ends after the response already given: nothing more
         self._items.append(item)
         if self.busy or self._conn.closed:
             return
         self.busy = True
         wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and wakeup.done():
+            wakeup = None  # the task was cancelled (by a service, as its own): a new one serves
         if wakeup is None:
             # a fresh context: nothing leaks from the code that started the server
             self._task = self._loop.create_task(self._serve(), context=contextvars.Context())
@@ -92,6 +96,12 @@ class RequestQueue:
         if suspended is None:
             self.busy = False
             self._wakeup = wakeup  # the task never stopped waiting
+        elif wakeup.done():
+            # the service cancelled its task (itself) before waiting: as in a task of its own,
+            # the cancellation reaches it where it waits; the task ends, a new one serves next
+            eager.cancel(suspended)
+            self.busy = False
+            self._conn.abort()  # it has no answer: the client sees the connection go
         else:
             self._skip_eager = SKIP_AFTER_WAIT
             wakeup.set_result(suspended)
@@ -118,19 +128,29 @@ class RequestQueue:
                     return
                 conn.served()
                 wakeup = self._wakeup = self._loop.create_future()
+                throw: BaseException | None = None
                 try:
                     suspended = await wakeup
-                except asyncio.CancelledError:  # the connection went away
-                    if wakeup.done() and not wakeup.cancelled() and wakeup.result() is not None:
-                        eager.cancel(wakeup.result())  # handed over just before: cancel it too
-                    raise
+                except asyncio.CancelledError as exc:
+                    if not wakeup.done() or wakeup.cancelled() or wakeup.result() is None:
+                        raise
+                    suspended = wakeup.result()
+                    if self._conn.closed:  # (not narrowed by the loop's check: time passed)
+                        eager.cancel(suspended)
+                        raise
+                    # cancelled (asyncio.timeout, a task group) just as the request was
+                    # handed over: deliver it where the coroutine waits, as Task.cancel would
+                    fut = suspended.yielded
+                    if not (asyncio.isfuture(fut) and fut.cancel()):
+                        throw = exc
                 if suspended is not None:  # a request started eagerly waits for us
                     coro = cast("Coroutine[Any, Any, bool]", suspended.coro)
-                    if not await eager.drive(coro, suspended.context, suspended):
+                    if not await eager.drive(coro, suspended.context, suspended, throw):
                         return
         finally:
-            self._task = self._wakeup = None
-            self.busy = False
+            if self._task is asyncio.current_task():  # not a successor started meanwhile
+                self._task = self._wakeup = None
+                self.busy = False
 
     async def _serve_one(self, item: Exchange) -> bool:
         """Answer one request; whether the connection goes on."""
