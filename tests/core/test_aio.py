@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from roost.core.aio import wait_event
+from roost.core.aio import cancel_quietly, every, wait_event
 
 
 async def test_true_when_set_false_after_the_timeout() -> None:
@@ -50,3 +50,27 @@ async def test_cancel_in_the_same_iteration_as_set_ends_a_wait_loop(
         with pytest.raises(asyncio.CancelledError):
             await task
     assert task.cancelled() and rounds == 0
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_every_runs_its_step_again_after_one_that_raised(
+    is_async: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+    enough = asyncio.Event()
+
+    def plain() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise ValueError("a surprise")
+        if len(calls) == 3:
+            enough.set()
+
+    async def asynchronous() -> None:
+        plain()
+
+    task = asyncio.create_task(every(0.001, asynchronous if is_async else plain, "the step"))
+    await asyncio.wait_for(enough.wait(), 2)
+    await cancel_quietly(task)
+    assert calls[:3] == [0, 1, 2]
+    assert "the step failed" in caplog.text and "a surprise" in caplog.text

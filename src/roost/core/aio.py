@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -33,3 +36,22 @@ async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def every(
+    interval: float,
+    step: Callable[[], Awaitable[object] | object],
+    what: str,
+    log: logging.Logger | None = None,
+) -> None:
+    """Run ``step`` (plain or async) every ``interval`` seconds until cancelled; a step that
+    raises is logged as ``"<what> failed"`` and the loop goes on (a background refresher must
+    outlive a surprise)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = step()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            (log or logging.getLogger("roost")).exception("%s failed", what)

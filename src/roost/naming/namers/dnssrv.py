@@ -20,7 +20,7 @@ from pathlib import Path as FilePath
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
-from roost.core.aio import cancel_quietly
+from roost.core.aio import cancel_quietly, every
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Address, Bound
 from roost.naming.name import BoundName
@@ -170,12 +170,7 @@ class DnsSrvNamer:
             self._task = asyncio.get_running_loop().create_task(self._refresh_loop())
 
     async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.refresh()
-            except Exception:  # the refresher must outlive a surprise
-                log.exception("io.l5d.dnssrv: refresh failed")
+        await every(self.interval, self.refresh, "io.l5d.dnssrv: refresh", log)
 
     async def aclose(self) -> None:
         task, self._task = self._task, None

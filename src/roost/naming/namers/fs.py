@@ -22,7 +22,7 @@ import asyncio
 import logging
 from pathlib import Path as FilePath
 
-from roost.core.aio import cancel_quietly
+from roost.core.aio import cancel_quietly, every
 from roost.naming.addr import NEG as ADDR_NEG
 from roost.naming.addr import Addr, Address, Bound
 from roost.naming.name import BoundName
@@ -119,12 +119,7 @@ class FsNamer:
             self._task = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                self.refresh()
-            except Exception:  # the watcher must outlive a surprise
-                log.exception("io.l5d.fs: refreshing %s failed", self.root)
+        await every(self.interval, self.refresh, f"io.l5d.fs: refreshing {self.root}", log)
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
