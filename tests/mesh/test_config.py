@@ -125,6 +125,8 @@ BAD = [
     ("routers:\n- protocol: http\n  servers: [{port: 70000}]\n", "routers[0].servers[0].port: Input should be less than or equal to 65535"),
     ("routers:\n- protocol: http\n  servers: [{port: '4140'}]\n", "routers[0].servers[0].port: Input should be a valid integer"),
     ("routers:\n- protocol: http\n  servers: [{maxConcurrentRequests: 0}]\n", "routers[0].servers[0].maxConcurrentRequests: Input should be greater than 0"),
+    ("routers:\n- protocol: http\n  servers: [{maxCallDepth: 0}]\n", "routers[0].servers[0].maxCallDepth: Input should be greater than 0"),
+    ("routers:\n- protocol: http\n  servers: [{maxCallDepth: many}]\n", "routers[0].servers[0].maxCallDepth: Input should be a valid integer"),
     ("routers:\n- protocol: http\n  servers: []\n", "routers[0].servers: List should have at least 1 item"),
     ("routers:\n- protocol: http\n  identifier: {kind: io.l5d.nope}\n", "routers[0].identifier[0]: Input tag 'io.l5d.nope' found using 'kind' does not match"),
     ("routers:\n- protocol: http\n  identifier: {kind: io.l5d.path, segments: 0}\n", "routers[0].identifier[0].segments: Input should be greater than 0"),

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from roost.mesh.config import MeshConfig, NamerdHttpInterpreter, RouterConfig, ServerConfig
 from roost.mesh.dashboard import DASHBOARD_HTML
+from roost.mesh.hops import RouterEdge, server_classifier
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
@@ -33,16 +34,6 @@ from roost.rpc.service import FnService
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
 
 log = logging.getLogger(__name__)
-
-
-def _clear_context(router: Router) -> FnService[Request, Response]:
-    async def untrusted(req: Request) -> Response:
-        drop = frozenset(k.lower() for k, _ in req.headers if k.lower().startswith("l5d-"))
-        if drop:
-            req.headers.replace_all(drop, ())
-        return await router(req)
-
-    return FnService(untrusted)
 
 
 class Mesh:
@@ -107,14 +98,15 @@ class Mesh:
     async def _serve(
         self, router: Router, rc: RouterConfig, sc: ServerConfig, stats: StatsReceiver
     ) -> Server:
-        service = _clear_context(router) if sc.clearContext else FnService(router)
+        edge = RouterEdge(router, max_call_depth=sc.maxCallDepth, clear_context=sc.clearContext)
         return await serve(
             (sc.ip, sc.port),
-            service,
+            edge,
             label=f"{sc.ip}/{sc.port}",
             stats=stats.scope("rt", rc.name),
             stats_scope="server",
             max_concurrent=sc.maxConcurrentRequests,
+            classifier=server_classifier,
             tracer=router.tracer,
             config=HttpServerConfig(reuse_port=self.reuse_port),
         )

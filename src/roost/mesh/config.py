@@ -3,7 +3,7 @@
 Top level: ``admin`` {ip, port 9990}, ``routers`` (at least one), ``namers``, ``telemetry``,
 ``usage``. ``telemetry``: ``io.l5d.prometheus`` {path, prefix} and at most one
 ``io.l5d.zipkin`` {host, port 9411, sampleRate 0.001}. A router: ``protocol: http``, ``label`` (default the protocol), ``servers``
-[{ip 127.0.0.1, port 4140, maxConcurrentRequests, clearContext}], ``dtab``, ``dstPrefix``
+[{ip 127.0.0.1, port 4140, maxConcurrentRequests, clearContext, maxCallDepth}], ``dtab``, ``dstPrefix``
 (``/svc``), ``identifier`` (one or a list; default ``io.l5d.header.token`` on ``Host``),
 ``interpreter`` (``default`` or ``io.l5d.namerd.http``), ``client`` and ``service``
 (``io.l5d.global`` or ``io.l5d.static`` with prefix-matched ``configs``), ``bindingTimeoutMs``
@@ -47,6 +47,7 @@ class ServerConfig(Strict):
     port: Port = 4140
     maxConcurrentRequests: PosInt | None = None
     clearContext: bool = False
+    maxCallDepth: PosInt = 1000
 
 
 class GlobalClient(ClientParams):

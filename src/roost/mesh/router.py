@@ -37,6 +37,7 @@ from roost.mesh.config_parts import (
     StaticId,
 )
 from roost.mesh.dtab_headers import take_linkerd_local_dtab
+from roost.mesh.hops import SUCCESS_CLASS, success_class
 from roost.mesh.identifiers import (
     HeaderPathIdentifier,
     HeaderTokenIdentifier,
@@ -54,7 +55,7 @@ from roost.naming.binding import Mounts
 from roost.naming.bindings import OK, BindingCache
 from roost.naming.cache import IdleCache
 from roost.naming.split import Splitter
-from roost.rpc.classifier import http_classifier
+from roost.rpc.classifier import ResponseClassifier, http_classifier
 from roost.rpc.context import dtab_scope
 from roost.rpc.errors import NoBrokersAvailable, RequestTimeout, RpcError
 from roost.rpc.http import Request, Response
@@ -81,6 +82,14 @@ class _Route:
 
 
 _route: contextvars.ContextVar[_Route] = contextvars.ContextVar("roost_mesh_route")
+_Named = tuple[Service[Request, Response], ResponseClassifier[Request, Response]]
+"""A logical name's service stack and the classifier it counts by."""
+
+
+def _failed(error: BaseException) -> Response:
+    rep = error_response(error)
+    rep.headers.add(SUCCESS_CLASS, "0.0")
+    return rep
 
 
 def make_identifier(config: Any, prefix: Path) -> Identifier:
@@ -132,37 +141,43 @@ class Router:
         self.rng = rng or random.Random()
         self.binding_timeout = config.bindingTimeoutMs / 1000
         self._splitters: IdleCache[Any, Splitter[BoundName]] = IdleCache(cache.bounds, None)
-        self._services: IdleCache[Path, Service[Request, Response]] = IdleCache(
+        self._services: IdleCache[Path, _Named] = IdleCache(
             cache.paths, cache.idleTtlSecs, clock=clock
         )
         self._dispatch: Service[Request, Response] = FnService(self._send)
 
     async def __call__(self, req: Request) -> Response:
+        """The response, marked ``l5d-success-class`` by the name's classifier."""
         try:
             local = take_linkerd_local_dtab(req.headers)
         except NamingSyntaxError as exc:
-            return error_response(Unroutable(str(exc)))
+            return _failed(Unroutable(str(exc)))
         found = self.identify(req)
         if isinstance(found, Unidentified):
-            return error_response(Unroutable(f"Unknown destination: {found.reason}"))
+            return _failed(Unroutable(f"Unknown destination: {found.reason}"))
         route = _Route(found.dst, self.base + local, local)
         token = _route.set(route)
         try:
+            service, classify = self._service(found.dst)
             with dtab_scope(local.show):
-                return await self._service(found.dst)(found.request)
+                rep = await service(found.request)
         except Exception as exc:
-            return error_response(exc)
+            return _failed(exc)
         finally:
             _route.reset(token)
+        verdict = success_class(classify(found.request, rep))
+        if verdict is not None:
+            rep.headers.set(SUCCESS_CLASS, verdict)
+        return rep
 
-    def _service(self, dst: Path) -> Service[Request, Response]:
-        service = self._services.get(dst)
-        if service is None:
-            service = self._build_service(dst)
-            self._services.put(dst, service)
-        return service
+    def _service(self, dst: Path) -> _Named:
+        named = self._services.get(dst)
+        if named is None:
+            named = self._build_service(dst)
+            self._services.put(dst, named)
+        return named
 
-    def _build_service(self, dst: Path) -> Service[Request, Response]:
+    def _build_service(self, dst: Path) -> _Named:
         settings = settings_for(self.config.service, dst)
         kind = settings.get("responseClassifier")
         classifier = http_classifier(kind.kind if kind else "io.l5d.http.nonRetryable5XX")
@@ -177,7 +192,7 @@ class Router:
         if timeout:
             service = FilteredService(TotalTimeoutFilter(timeout / 1000, self.clock), service)
         scope = self.stats.scope("rt", self.name, "service", dst.show.lstrip("/"))
-        return FilteredService(StatsFilter(scope, classifier), service)
+        return FilteredService(StatsFilter(scope, classifier), service), classifier
 
     async def _send(self, req: Request) -> Response:
         route = _route.get()
