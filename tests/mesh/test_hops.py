@@ -4,21 +4,18 @@ real Mesh on loopback with roost.rpc backends)."""
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path as FilePath
 
 import pytest
 
 from roost.mesh.app import Mesh
-from roost.mesh.config import load_config
 from roost.mesh.hops import append_via, call_depth, server_classifier
 from roost.rpc.classifier import ResponseClass
 from roost.rpc.errors import ChannelClosed
 from roost.rpc.http import Headers, Request, Response, Server, request, serve
 from roost.rpc.service import FnService
-from roost.rpc.stats import MetricsRegistry
+from tests.mesh.meshkit import free_port, metrics, start_mesh
 
 
 @pytest.mark.parametrize(
@@ -87,18 +84,6 @@ class Backend:
         return Response(status, Headers([("l5d-backend", "x"), ("Via", "1.1 app")]), b"hi")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start_mesh(tmp: FilePath, yaml: str) -> Mesh:
-    m = Mesh(load_config(yaml), base_dir=tmp, registry=MetricsRegistry())
-    await m.start()
-    return m
-
-
 @pytest.fixture
 async def backend() -> AsyncIterator[tuple[Backend, str]]:
     b = Backend()
@@ -112,12 +97,6 @@ async def backend() -> AsyncIterator[tuple[Backend, str]]:
 async def send(m: Mesh, path: str = "/", *headers: tuple[str, str]) -> Response:
     req = Request("GET", path, Headers([("Host", "web"), *headers]))
     return await request(m.servers[0].address, req)
-
-
-async def metrics(m: Mesh) -> dict[str, float]:
-    assert m.admin is not None
-    body = (await request(m.admin.address, Request("GET", "/admin/metrics.json"))).body
-    return dict(json.loads(body))
 
 
 @pytest.mark.slow

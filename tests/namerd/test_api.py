@@ -1,5 +1,5 @@
 """namerd's HTTP API against a real server: dtabs with ETags and If-Match compare-and-set
-(204 / 409 / 412 / 404 / 400 / 415), watch streams, bind / resolve / delegate, bad input."""
+(204 / 409 / 412 / 404 / 400), watch streams, bind / resolve / delegate, bad input."""
 
 from __future__ import annotations
 
@@ -52,6 +52,22 @@ async def test_create_read_cas_update_and_delete(namerd: httpx.AsyncClient) -> N
     assert (await c.delete("/api/1/dtabs/other")).status_code == 404
 
 
+async def test_dtab_text_is_application_dtab_or_text_plain(namerd: httpx.AsyncClient) -> None:
+    plain = {"Content-Type": "text/plain; charset=utf-8"}
+    assert (
+        await namerd.post("/api/1/dtabs/t", content="/a => /b", headers=plain)
+    ).status_code == 204
+    for accept, body in [
+        ("text/plain", "/a=>/b"),
+        ("application/dtab", "/a=>/b"),
+        ("application/json, application/dtab", '[{"prefix":"/a","dst":"/b"}]'),
+        ("text/html, application/dtab;q=0.9", "/a=>/b"),
+        ("*/*", '[{"prefix":"/a","dst":"/b"}]'),
+    ]:
+        got = await namerd.get("/api/1/dtabs/t", headers={"Accept": accept})
+        assert got.text == body, accept
+
+
 async def test_json_bodies_are_accepted(namerd: httpx.AsyncClient) -> None:
     body = [{"prefix": "/svc", "dst": "/$/inet/127.0.0.1/8080"}]
     rep = await namerd.post("/api/1/dtabs/json", json=body)
@@ -63,7 +79,15 @@ async def test_json_bodies_are_accepted(namerd: httpx.AsyncClient) -> None:
     ("method", "path", "body", "headers", "status", "message"),
     [
         ("post", "/api/1/dtabs/x", "/svc =>", DTAB, 400, "Invalid dtab: simple expected"),
-        ("post", "/api/1/dtabs/x", "/a=>/b", {"Content-Type": "text/plain"}, 415, "Content-Type"),
+        (
+            "post",
+            "/api/1/dtabs/x",
+            "/a=>/b",
+            {"Content-Type": "text/csv"},
+            400,
+            "Content-Type must be",
+        ),
+        ("post", "/api/1/dtabs/x", "/a=>/b", {}, 400, "Content-Type must be"),
         ("post", "/api/1/dtabs/x", "[1]", {"Content-Type": "application/json"}, 400, "JSON list"),
         ("post", "/api/1/dtabs/x", "{", {"Content-Type": "application/json"}, 400, "Invalid JSON"),
         ("post", "/api/1/dtabs/bad.ns", "/a=>/b", DTAB, 400, "invalid namespace 'bad.ns'"),
@@ -115,7 +139,7 @@ async def test_bind_resolve_and_delegate(namerd: httpx.AsyncClient) -> None:
     assert bound["bound"]["id"] == "/$/inet/127.0.0.1/8080"
     assert bound["bound"]["addr"]["addrs"] == [{"ip": "127.0.0.1", "port": 8080, "meta": {}}]
     resolved = (await namerd.get("/api/1/resolve/default?path=/svc/8080")).json()
-    assert resolved["addrs"][0]["port"] == 8080
+    assert resolved["type"] == "bound" and resolved["addrs"][0]["port"] == 8080
     addr = (await namerd.get("/api/1/addr/default?path=/$/inet/127.0.0.1/8080")).json()
     assert addr["type"] == "bound"
     assert (await namerd.get("/api/1/bound-names")).json() == ["/$/inet/127.0.0.1/8080"]
@@ -123,5 +147,15 @@ async def test_bind_resolve_and_delegate(namerd: httpx.AsyncClient) -> None:
     assert explained["type"] == "delegate" and explained["delegate"]["type"] == "leaf"
     neg = (await namerd.get("/api/1/resolve/default?path=/elsewhere")).json()
     assert neg == {"type": "neg"}
+    split = "/svc/split => 1 * /$/inet/127.0.0.1/1 & 1 * /$/inet/127.0.0.1/2"
+    await namerd.put("/api/1/dtabs/default", content=split, headers=DTAB)
+    union = (await namerd.get("/api/1/bind/default?path=/svc/split")).json()
+    assert union["type"] == "union" and [u["weight"] for u in union["union"]] == [1.0, 1.0]
+    ports = set()
+    for _ in range(40):  # one branch per answer, picked by weight, as a router picks
+        one = (await namerd.get("/api/1/resolve/default?path=/svc/split")).json()
+        assert len(one["addrs"]) == 1
+        ports.add(one["addrs"][0]["port"])
+    assert ports == {1, 2}
     assert "namerd_requests_total" in (await namerd.get("/metrics")).text
     assert json.loads((await namerd.get("/api/1/dtabs")).text) == ["default"]

@@ -243,3 +243,16 @@ async def test_flags_replace_the_files_storage_and_address(disco: Path) -> None:
             assert await get(client, "addr", WEB) == addrs(8081, 8082, weights={8082: 2.0})
     finally:
         await namerd.stop()
+
+
+async def test_resolve_watch_follows_the_addresses(namerd: httpx.AsyncClient, disco: Path) -> None:
+    await namerd.put("/api/1/dtabs/default", content="/svc => /#/io.l5d.fs", headers=DTAB)
+    seen: list[object] = []
+    task = asyncio.create_task(lines(namerd, "/api/1/resolve/default", {"path": "/svc/web"}, seen))
+    try:
+        await wait_for(seen, 1)
+        write(disco / "web", "127.0.0.1 9100\n")
+        await wait_for(seen, 2)
+    finally:
+        task.cancel()
+    assert seen == [addrs(8081, 8082, weights={8082: 2.0}), addrs(9100)]

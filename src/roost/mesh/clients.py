@@ -36,7 +36,7 @@ from roost.rpc.accrual_policy import (
     success_rate,
     success_rate_windowed,
 )
-from roost.rpc.backoff import Backoff, const, equal_jittered
+from roost.rpc.backoff import Backoff, const, decorrelated_jittered
 from roost.rpc.budget import RetryBudget
 from roost.rpc.endpoints import Endpoint, EndpointSet
 from roost.rpc.http import HttpClient, PoolConfig, client
@@ -47,11 +47,13 @@ if TYPE_CHECKING:
 
 
 def backoff_of(config: BackoffConfig | None, rng: random.Random | None = None) -> Backoff | None:
+    """Linkerd's ``backoff`` config: ``constant`` {ms}, or ``jittered`` {minMs, maxMs}, which
+    is Finagle's ``decorrelatedJittered`` (for retries and failure accrual alike)."""
     if config is None:
         return None
     if isinstance(config, ConstantBackoff):
         return const(config.ms / 1000)
-    return equal_jittered(config.minMs / 1000, config.maxMs / 1000, rng=rng)
+    return decorrelated_jittered(config.minMs / 1000, config.maxMs / 1000, rng=rng)
 
 
 def accrual_of(config: Any) -> bool | Callable[[], FailureAccrualPolicy]:

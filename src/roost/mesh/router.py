@@ -55,11 +55,13 @@ from roost.naming.binding import Mounts
 from roost.naming.bindings import OK, BindingCache
 from roost.naming.cache import IdleCache
 from roost.naming.split import Splitter
+from roost.rpc.backoff import const
+from roost.rpc.budget import RetryBudget
 from roost.rpc.classifier import ResponseClassifier, http_classifier
 from roost.rpc.context import dtab_scope
 from roost.rpc.errors import NoBrokersAvailable, RequestTimeout, RpcError
 from roost.rpc.http import Request, Response
-from roost.rpc.retries import RetryFilter, RetryPolicy
+from roost.rpc.retries import RetryFilter, RetryPolicy, RetryStats
 from roost.rpc.service import FilteredService, FnService, Service
 from roost.rpc.stats import StatsReceiver
 from roost.rpc.stats_filter import StatsFilter
@@ -84,6 +86,16 @@ class _Route:
 _route: contextvars.ContextVar[_Route] = contextvars.ContextVar("roost_mesh_route")
 _Named = tuple[Service[Request, Response], ResponseClassifier[Request, Response]]
 """A logical name's service stack and the classifier it counts by."""
+
+
+def _retry_stats(scope: StatsReceiver) -> RetryStats:
+    """A name's retry counts as Linkerd exports them: ``retries/total``,
+    ``retries/budget_exhausted`` and the ``retries/per_request`` histogram."""
+    stats = RetryStats()
+    scope.gauge("total", fn=lambda: float(stats.retries), monotonic=True)
+    scope.gauge("budget_exhausted", fn=lambda: float(stats.budget_exhausted), monotonic=True)
+    stats.retries_histogram = scope.stat("per_request")
+    return stats
 
 
 def _failed(error: BaseException) -> Response:
@@ -181,17 +193,23 @@ class Router:
         settings = settings_for(self.config.service, dst)
         kind = settings.get("responseClassifier")
         classifier = http_classifier(kind.kind if kind else "io.l5d.http.nonRetryable5XX")
+        scope = self.stats.scope("rt", self.name, "service", dst.show.lstrip("/"))
         service: Service[Request, Response] = self._dispatch
+        # classified retries are always on, as in Linkerd: the budget and backoff of the
+        # name's ``retries`` if it has one, else 20 % + 10/s over 10 s and no backoff
         retries = settings.get("retries")
-        if retries is not None:
-            budget = budget_of(retries.budget, self.clock)
-            backoff = backoff_of(retries.backoff, self.rng)
-            policy = RetryPolicy(100, backoff) if backoff is not None else RetryPolicy(100)
-            service = FilteredService(RetryFilter(policy, classifier, budget), service)
+        budget = budget_of(retries.budget if retries else None, self.clock)
+        backoff = backoff_of(retries.backoff if retries else None, self.rng) or const(0.0)
+        retry_filter: RetryFilter[Request, Response] = RetryFilter(
+            RetryPolicy(100, backoff),
+            classifier,
+            budget or RetryBudget(clock=self.clock),
+            stats=_retry_stats(scope.scope("retries")),
+        )
+        service = FilteredService(retry_filter, service)
         timeout = settings.get("totalTimeoutMs")
         if timeout:
             service = FilteredService(TotalTimeoutFilter(timeout / 1000, self.clock), service)
-        scope = self.stats.scope("rt", self.name, "service", dst.show.lstrip("/"))
         return FilteredService(StatsFilter(scope, classifier), service), classifier
 
     async def _send(self, req: Request) -> Response:

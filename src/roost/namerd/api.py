@@ -24,7 +24,8 @@ Binding goes through the configured namers and the system namers
 (``roost.namerd.binding_api``).
 
 Bodies are ``application/dtab`` (dtab text) or ``application/json`` (the list form); a
-malformed dtab, path or namespace is 400 with the parser's message, another content type 415.
+malformed dtab, path or namespace is 400 with the parser's message, and so is a body in another
+content type than ``application/dtab``, ``text/plain`` (dtab text) or ``application/json``.
 Also ``/health``, ``/admin/ping`` and ``/metrics``.
 """
 
@@ -56,6 +57,8 @@ from roost.naming.binding import Mounts
 from roost.rpc.stats import MetricsRegistry, StatsReceiver, prometheus_text
 
 DTAB_TYPE = "application/dtab"
+TEXT_TYPES = frozenset({DTAB_TYPE, "text/plain"})
+"""Content types of dtab text (Linkerd's ``DtabCodec.Text`` takes both)."""
 
 
 def dtab_json(dtab: Dtab) -> list[dict[str, str]]:
@@ -79,7 +82,7 @@ class NamerdApi:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         raw = (await request.body()).decode("utf-8", "replace")
         try:
-            if ctype == DTAB_TYPE:
+            if ctype in TEXT_TYPES:
                 return Dtab.read(raw)
             if ctype == "application/json":
                 items = json.loads(raw)
@@ -92,12 +95,18 @@ class NamerdApi:
             return _text(400, f"Invalid dtab: {exc}")
         except ValueError as exc:
             return _text(400, f"Invalid JSON: {exc}")
-        return _text(415, f"Content-Type must be {DTAB_TYPE} or application/json")
+        return _text(400, f"Content-Type must be {DTAB_TYPE}, text/plain or application/json")
 
     @staticmethod
     def _render(dtab: Dtab, request: Request) -> tuple[str, str]:
-        if DTAB_TYPE in request.headers.get("accept", ""):
-            return dtab.show, DTAB_TYPE
+        """The first type of ``Accept`` namerd knows: dtab text (``application/dtab``,
+        ``text/plain``) or JSON, the default."""
+        for item in request.headers.get("accept", "").split(","):
+            kind = item.split(";")[0].strip().lower()
+            if kind in TEXT_TYPES:
+                return dtab.show, kind
+            if kind == "application/json":
+                break
         return json.dumps(dtab_json(dtab), separators=(",", ":")), "application/json"
 
     def _ns(self, request: Request) -> str:

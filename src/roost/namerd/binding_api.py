@@ -29,6 +29,7 @@ from roost.namerd.dtabs import DtabStore, check_namespace
 from roost.naming import BoundName, Dtab, Path, bind, delegate
 from roost.naming.binding import Mounts
 from roost.naming.delegate import addr_json, bound_json
+from roost.naming.split import Splitter
 from roost.naming.tree import Leaf, NameTree, Union
 
 Render = Callable[[NameTree[BoundName]], dict[str, Any]]
@@ -42,9 +43,14 @@ def tree_json(tree: NameTree[BoundName]) -> dict[str, Any]:
     if isinstance(tree, Union):
         return {
             "type": "union",
-            "trees": [{"weight": w.weight, "tree": tree_json(w.tree)} for w in tree.trees],
+            "union": [{"weight": w.weight, "tree": tree_json(w.tree)} for w in tree.trees],
         }
     return {"type": {"~": "neg", "!": "fail", "$": "empty"}[tree.show]}
+
+
+def _resolved(tree: NameTree[BoundName]) -> dict[str, Any]:
+    picked = Splitter(tree).pick()
+    return {"type": "neg"} if picked is None else addr_json(picked.addr.value)
 
 
 def _watching(request: Request) -> bool:
@@ -127,14 +133,12 @@ class BindingApi:
         return json_response(self._addr_of(path)(await self._bind(Dtab(), path)))
 
     async def resolve(self, request: Request) -> Response:
+        """The address of one bound name of the path, picked as a router picks: by weight in
+        a union, the first branch that binds in an alternation (Linkerd's ``resolve``)."""
         ns, path, local = self._ns(request), self._path(request), self._local(request)
-        found = (await self._bind(await self._dtab_of(ns) + local, path)).eval()
-        if not found:
-            return json_response({"type": "neg"})
-        addrs: list[Any] = []
-        for name in sorted(found, key=lambda n: n.id.show):
-            addrs.extend(addr_json(name.addr.value).get("addrs", []))
-        return json_response({"type": "bound", "addrs": addrs, "meta": {}})
+        if _watching(request):
+            return self._stream(path, local, _resolved, ns)
+        return json_response(_resolved(await self._bind(await self._dtab_of(ns) + local, path)))
 
     async def delegate(self, request: Request) -> Response:
         ns, path, local = self._ns(request), self._path(request), self._local(request)
