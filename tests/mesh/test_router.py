@@ -137,6 +137,33 @@ async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
     assert "rt_edge_service_svc_web_requests" in prom
 
 
+async def test_metrics_json_params_and_the_delegator_namespace(
+    mesh: tuple[Mesh, dict[str, Backend]],
+) -> None:
+    m, _ = mesh
+    assert (await send(m, "web")).status == 200
+    assert m.admin is not None
+    admin = m.admin.address
+
+    async def page(target: str) -> Response:
+        return await request(admin, Request("GET", target))
+
+    flat = json.loads((await page("/admin/metrics.json?q=rt/edge/service")).body)
+    assert flat and all(k.startswith("rt/edge/service/") for k in flat)
+    assert flat["rt/edge/service/svc/web/requests"] == 1
+    tree = json.loads((await page("/admin/metrics.json?tree=1&q=rt/edge/service/svc/web")).body)
+    assert tree["requests"] == 1 and tree["request_latency_ms"]["count"] == 1
+    assert json.loads((await page("/admin/metrics.json?tree=1&q=rt/nowhere")).body) == {}
+    whole = json.loads((await page("/admin/metrics.json?tree=true")).body)
+    assert whole["rt"]["edge"]["service"]["svc"]["web"]["requests"] == 1
+    pretty = (await page("/admin/metrics.json?pretty=1&q=rt/edge/service")).body.decode()
+    assert pretty.startswith("{\n  ") and json.loads(pretty) == flat
+    explained = await page("/delegator.json?path=/svc/web&namespace=edge")
+    assert json.loads(explained.body)["type"] == "delegate"
+    unknown = await page("/delegator.json?path=/svc/web&namespace=nope")
+    assert unknown.status == 404 and "no router labelled 'nope'" in unknown.body.decode()
+
+
 async def test_a_discovery_outage_keeps_traffic_on_the_last_known_endpoints(
     mesh: tuple[Mesh, dict[str, Backend]],
 ) -> None:

@@ -2,9 +2,10 @@
 configuration (``roost mesh --config FILE.yaml``).
 
 Admin (``admin.ip``:``admin.port``, 9990): ``/`` the dashboard, ``/admin/ping`` (``pong``), ``/health``,
-``/admin/metrics.json`` (the flat metric tree ``rt/<router>/server|service|client/…``),
+``/admin/metrics.json`` (the flat metric tree ``rt/<router>/server|service|client/…``; ``tree=1``
+nests it, ``q=<subtree>`` keeps one subtree, ``pretty=1`` indents),
 ``/admin/metrics/prometheus`` and ``/metrics`` (plus each ``io.l5d.prometheus`` telemeter's
-``path``, with its ``prefix``), ``/config.json``, ``/delegator.json?path=&dtab=[&router=]``,
+``path``, with its ``prefix``), ``/config.json``, ``/delegator.json?path=&dtab=[&namespace=<router label>]`` (``router=`` too),
 ``/bound-names.json``.
 
 An ``io.l5d.zipkin`` telemeter (``roost.mesh.telemetry``) has the routers record spans to its
@@ -31,7 +32,7 @@ from roost.naming.namers.config import ConfiguredNamer, build_namers
 from roost.rpc.http import Headers, Request, Response, Server, serve
 from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
-from roost.rpc.stats import MetricsRegistry, StatsReceiver, flat_json
+from roost.rpc.stats import MetricsRegistry, StatsReceiver, metrics_json
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,10 @@ class Mesh:
         if path == "/health":
             return _text(200, "OK\n")
         if path in ("/admin/metrics.json", "/admin/metrics.json/"):
-            return _json(flat_json(self.registry))
+            query = parse_qs(req.target.partition("?")[2])
+            tree = _flag(query, "tree")
+            page = metrics_json(self.registry, tree=tree, q=query.get("q", [""])[0])
+            return _json(page, pretty=_flag(query, "pretty"))
         prefix = self._prometheus.get(path)
         if prefix is not None:
             body = prometheus_page(self.registry, prefix)
@@ -158,10 +162,11 @@ class Mesh:
 
     async def _delegator(self, req: Request) -> Response:
         query = parse_qs(req.target.partition("?")[2])
-        name = query.get("router", [self.routers[0].name if self.routers else ""])[0]
+        first = self.routers[0].name if self.routers else ""
+        name = (query.get("namespace") or query.get("router") or [first])[0]
         router = next((r for r in self.routers if r.name == name), None)
         if router is None:
-            return _text(404, f"no router {name!r}")
+            return _text(404, f"no router labelled {name!r}")
         try:
             path = Path.read(query.get("path", [""])[0])
         except NamingSyntaxError as exc:
@@ -178,6 +183,13 @@ def _text(status: int, body: str, ctype: str = "text/plain; charset=utf-8") -> R
     return Response(status, Headers([("Content-Type", ctype)]), body.encode())
 
 
-def _json(value: object) -> Response:
-    body = json.dumps(value, separators=(",", ":")).encode()
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    return query.get(name, ["0"])[0].lower() in ("1", "true", "")
+
+
+def _json(value: object, *, pretty: bool = False) -> Response:
+    if pretty:
+        body = json.dumps(value, indent=2, sort_keys=True).encode()
+    else:
+        body = json.dumps(value, separators=(",", ":")).encode()
     return Response(200, Headers([("Content-Type", "application/json")]), body)

@@ -8,7 +8,13 @@ flat JSON, a JSON tree or Prometheus text (see :mod:`roost.rpc.stats.export`)::
     stats.gauge("pending", fn=lambda: len(in_flight))
 """
 
-from roost.rpc.stats.export import flat_json, prometheus_name, prometheus_text, tree_json
+from roost.rpc.stats.export import (
+    flat_json,
+    metrics_json,
+    prometheus_name,
+    prometheus_text,
+    tree_json,
+)
 from roost.rpc.stats.histogram import PERCENTILES, Histogram, HistogramSnapshot
 from roost.rpc.stats.metrics import Counter, Gauge
 from roost.rpc.stats.receiver import (
@@ -29,6 +35,7 @@ __all__ = [
     "NullStatsReceiver",
     "StatsReceiver",
     "flat_json",
+    "metrics_json",
     "prometheus_name",
     "prometheus_text",
     "tree_json",

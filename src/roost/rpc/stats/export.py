@@ -91,6 +91,22 @@ def tree_json(registry: MetricsRegistry, *, reset_histograms: bool = False) -> d
     return root
 
 
+def metrics_json(registry: MetricsRegistry, *, tree: bool = False, q: str = "") -> Any:
+    """``/admin/metrics.json``'s answer: :func:`flat_json`, or with ``tree`` :func:`tree_json`;
+    ``q`` (``rt/web/service``) keeps one subtree: the names under it (flat), or the object
+    at it (tree; ``{}`` when there is none)."""
+    q = q.strip("/")
+    if tree:
+        node: Any = tree_json(registry)
+        for part in q.split("/") if q else ():
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        return node
+    flat = flat_json(registry)
+    if not q:
+        return flat
+    return {k: v for k, v in flat.items() if k == q or k.startswith((q + "/", q + "."))}
+
+
 class _Fields(dict[str, Number]):
     """A histogram's fields in the tree (a leaf, not a scope)."""
 
