@@ -145,6 +145,11 @@ BAD = [
     ("routers:\n- {protocol: http, label: a}\n- {protocol: http, label: b}\n", "two servers listen on the same ip and port"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.k8s\n", "namers[0]: Input tag 'io.l5d.k8s' found using 'kind' does not match"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.fs\n", "namers[0].rootDir: Field required"),
+    ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.fs, rootDir: d, transformers: [{kind: io.l5d.localhost}]}\n", "namers[0].transformers: transformers are not supported by roost"),
+    ("routers:\n- protocol: http\n  interpreter: {kind: default, transformers: []}\n", "routers[0].interpreter.transformers: transformers are not supported by roost"),
+    ("routers:\n- protocol: http\n  interpreter: {kind: io.l5d.namerd.http, dst: /$/inet/h/1, retry: {baseSeconds: 9, maxSeconds: 1}}\n", "routers[0].interpreter.retry: baseSeconds (9) must not exceed maxSeconds (1)"),
+    ("routers:\n- protocol: http\n  client: {kind: io.l5d.static, configs: [{prefix: 'not-a-path'}]}\n", "routers[0].client.configs[0].prefix: not a prefix"),
+    ("routers:\n- protocol: http\n  service: {kind: io.l5d.static, configs: [{prefix: '/svc/{a'}]}\n", "routers[0].service.configs[0].prefix: not a prefix"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.dnssrv\n", "namers[0]: io.l5d.dnssrv is experimental: set experimental: true"),
     ("routers:\n- protocol: http\nnamers:\n- kind: io.l5d.serversets\n", "namers[0].zkAddrs: Field required"),
     ("routers:\n- protocol: http\nnamers:\n- {kind: io.l5d.serversets, zkAddrs: []}\n", "namers[0].zkAddrs: List should have at least 1 item"),
@@ -214,3 +219,27 @@ routers:
     assert settings_for(router.client, Path.read("/$/inet/127.0.0.1/80")) == {}
     assert settings_for(router.service, Path.read("/svc/slow/x"))["totalTimeoutMs"] == 9000
     assert settings_for(router.service, Path.read("/svc/fast"))["totalTimeoutMs"] == 1000
+
+
+def test_static_prefixes_take_capture_variables_and_wildcards() -> None:
+    config = load_config(
+        """
+routers:
+- protocol: http
+  client:
+    kind: io.l5d.static
+    configs:
+    - {prefix: "/#/io.l5d.fs/{service}", requestAttemptTimeoutMs: 200}
+    - {prefix: "/$/inet/*/8080", requestAttemptTimeoutMs: 300}
+namers:
+- {kind: io.l5d.fs, rootDir: disco, experimental: true}
+- {kind: io.l5d.dnssrv, experimental: true, domain: example.org}
+"""
+    )
+    client = config.routers[0].client
+    assert settings_for(client, Path.read("/#/io.l5d.fs/web"))["requestAttemptTimeoutMs"] == 200
+    assert settings_for(client, Path.read("/#/io.l5d.fs")) == {}  # a capture is one segment
+    assert (
+        settings_for(client, Path.read("/$/inet/10.0.0.1/8080"))["requestAttemptTimeoutMs"] == 300
+    )
+    assert config.namers[1].domain == "example.org"  # type: ignore[union-attr]

@@ -147,3 +147,15 @@ def test_system_resolvers_come_from_resolv_conf(tmp_path: Any) -> None:
     conf.write_text("# c\nsearch x\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n")
     assert system_resolvers(str(conf)) == ["10.0.0.2", "10.0.0.3"]
     assert system_resolvers(str(tmp_path / "missing")) == ["127.0.0.1"]
+
+
+async def test_a_domain_completes_names_without_a_final_dot(dns: tuple[Table, str]) -> None:
+    table, resolver = dns
+    table.records[NAME] = [("a.web.test.", 8080, 1)]
+    namer = DnsSrvNamer([resolver], interval=60, domain="test.")
+    short = await lookup(namer, "_http._tcp.web")  # asks for _http._tcp.web.test.
+    assert hostports(short.addr.value) == {"a.web.test:8080"}
+    assert short.id == Path.of("#", "io.l5d.dnssrv", "_http._tcp.web")  # the name as asked
+    full = await lookup(namer, NAME)  # absolute: left alone
+    assert hostports(full.addr.value) == {"a.web.test:8080"}
+    await namer.aclose()

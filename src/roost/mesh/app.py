@@ -82,7 +82,15 @@ class Mesh:
                 await router.start()
                 if isinstance(rc.interpreter, NamerdHttpInterpreter):
                     url = await namerd_url(rc.interpreter.dst)
-                    watcher = NamerdDtabWatcher(url, rc.interpreter.namespace, router.set_base)
+                    retry = rc.interpreter.retry
+                    backoff = (
+                        {"min_backoff": retry.baseSeconds, "max_backoff": retry.maxSeconds}
+                        if retry is not None
+                        else {}
+                    )
+                    watcher = NamerdDtabWatcher(
+                        url, rc.interpreter.namespace, router.set_base, **backoff
+                    )
                     watcher.start()
                     self.watchers.append(watcher)
                 for sc in rc.servers:

@@ -30,14 +30,15 @@ from roost.mesh.config_parts import (
     ServiceParams,
     Strict,
     check_path,
+    read_prefix,
 )
-from roost.naming import Dtab, NamingSyntaxError, Path, Prefix
+from roost.naming import Dtab, NamingSyntaxError, Path
 
 # the namer models live in roost.naming (roost namerd reads them too); re-exported here
 from roost.naming.namers.config import DnsSrvNamerConfig as DnsSrvNamerConfig
 from roost.naming.namers.config import FsNamerConfig as FsNamerConfig
 from roost.naming.namers.config import MarathonNamerConfig as MarathonNamerConfig
-from roost.naming.namers.config import NamerConfig
+from roost.naming.namers.config import NamerConfig, no_transformers
 from roost.naming.namers.config import ServersetsNamerConfig as ServersetsNamerConfig
 from roost.naming.namers.config import ZkAddr as ZkAddr
 
@@ -83,7 +84,7 @@ def settings_for(
         SERVICE_SETTINGS if isinstance(config, GlobalService | StaticService) else CLIENT_SETTINGS
     )
     if isinstance(config, StaticClient | StaticService):
-        layers: list[Any] = [c for c in config.configs if Prefix.read(c.prefix).matches(name)]
+        layers: list[Any] = [c for c in config.configs if read_prefix(c.prefix).matches(name)]
     else:
         layers = [config]
     out: dict[str, Any] = {}
@@ -97,6 +98,24 @@ def settings_for(
 
 class DefaultInterpreter(Strict):
     kind: Literal["default"] = "default"
+    transformers: Any = None
+
+    _transformers = field_validator("transformers")(no_transformers)
+
+
+class NamerdRetry(Strict):
+    """How the interpreter backs off while namerd is unreachable (Linkerd's ``retry``)."""
+
+    baseSeconds: PosInt = 1
+    maxSeconds: PosInt = 600
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NamerdRetry:
+        if self.baseSeconds > self.maxSeconds:
+            raise ValueError(
+                f"baseSeconds ({self.baseSeconds}) must not exceed maxSeconds ({self.maxSeconds})"
+            )
+        return self
 
 
 class NamerdHttpInterpreter(Strict):
@@ -104,8 +123,11 @@ class NamerdHttpInterpreter(Strict):
     dst: str
     namespace: str = "default"
     experimental: bool = False
+    retry: NamerdRetry | None = None
+    transformers: Any = None
 
     _dst = field_validator("dst")(check_path)
+    _transformers = field_validator("transformers")(no_transformers)
 
 
 class BindingCacheConfig(Strict):

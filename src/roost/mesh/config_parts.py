@@ -4,13 +4,14 @@ Linkerd's. Every model refuses unknown keys, so a typo stops startup with its ke
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from roost.core.config import PosInt as PosInt
 from roost.core.config import Strict as Strict
-from roost.naming import NamingSyntaxError, Path
+from roost.naming import NamingSyntaxError, Path, Prefix
 
 NonNegInt = Annotated[int, Field(ge=0, strict=True)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -21,6 +22,23 @@ def check_path(value: str) -> str:
         Path.read(value)
     except NamingSyntaxError as exc:
         raise ValueError(f"not a path: {exc}") from None
+    return value
+
+
+_CAPTURE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.-]*\}")
+
+
+def read_prefix(text: str) -> Prefix:
+    """A static ``client``/``service`` config's ``prefix``: a path whose segments may be ``*``
+    or a Linkerd capture variable ``{name}``, each matching any one segment."""
+    return Prefix.read("/".join("*" if _CAPTURE.fullmatch(s) else s for s in text.split("/")))
+
+
+def check_prefix(value: str) -> str:
+    try:
+        read_prefix(value)
+    except NamingSyntaxError as exc:
+        raise ValueError(f"not a prefix: {exc}") from None
     return value
 
 
@@ -174,6 +192,7 @@ class PoolConfig(Strict):
 
 class ClientParams(Strict):
     prefix: str = "/*"
+    _prefix = field_validator("prefix")(check_prefix)
     loadBalancer: LoadBalancerConfig | None = None
     failureAccrual: FailureAccrualConfig | None = None
     requeueBudget: BudgetConfig | None = None
@@ -207,6 +226,7 @@ class RetriesConfig(Strict):
 
 class ServiceParams(Strict):
     prefix: str = "/*"
+    _prefix = field_validator("prefix")(check_prefix)
     retries: RetriesConfig | None = None
     totalTimeoutMs: PosInt | None = None
     responseClassifier: ClassifierConfig | None = None

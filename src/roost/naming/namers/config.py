@@ -7,20 +7,21 @@
 ``io.l5d.marathon``    ``host`` (marathon.mesos), ``port`` (80), ``uriPrefix``, ``ttlMs`` (5000),
                        ``useHealthCheck``
 ``io.l5d.dnssrv``      ``experimental: true`` (required), ``refreshIntervalSeconds`` (5),
-                       ``dnsHosts``
+                       ``dnsHosts``, ``domain`` (appended to names without a final dot)
 ``io.l5d.serversets``  ``zkAddrs``: at least one {``host``, ``port`` (2181)}
 =====================  =========================================================================
 
-Every namer also takes ``prefix`` (default: its kind).
+Every namer also takes ``prefix`` (default: its kind) and ``experimental``; Linkerd's
+``transformers`` are refused by name (roost has none).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path as FilePath
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from roost.core.config import Port, PosInt, Strict
 from roost.naming.binding import Mounts, mount
@@ -28,28 +29,44 @@ from roost.naming.namer import Namer
 from roost.naming.path import Path
 
 
-class FsNamerConfig(Strict):
+def no_transformers(value: object) -> None:
+    """Linkerd's ``transformers`` (rewriting bound addresses) are not built in roost: a config
+    that sets them stops with this rather than a generic unknown-key error."""
+    if value is not None:
+        raise ValueError("transformers are not supported by roost")
+    return None
+
+
+class _Namer(Strict):
+    """What every namer takes (Linkerd's ``NamerConfig``): ``prefix`` (default: the kind),
+    ``experimental`` and ``transformers`` (refused)."""
+
+    prefix: str | None = None
+    experimental: bool = False
+    transformers: Any = None
+
+    _transformers = field_validator("transformers")(no_transformers)
+
+
+class FsNamerConfig(_Namer):
     kind: Literal["io.l5d.fs"]
     rootDir: str
-    prefix: str | None = None
 
 
-class MarathonNamerConfig(Strict):
+class MarathonNamerConfig(_Namer):
     kind: Literal["io.l5d.marathon"]
     host: str = "marathon.mesos"
     port: Port = 80
     uriPrefix: str = ""
     ttlMs: PosInt = 5000
     useHealthCheck: bool = False
-    prefix: str | None = None
 
 
-class DnsSrvNamerConfig(Strict):
+class DnsSrvNamerConfig(_Namer):
     kind: Literal["io.l5d.dnssrv"]
-    experimental: bool = False
     refreshIntervalSeconds: PosInt = 5
     dnsHosts: list[str] | None = None
-    prefix: str | None = None
+    domain: str | None = None
 
     @model_validator(mode="after")
     def _experimental(self) -> DnsSrvNamerConfig:
@@ -71,10 +88,9 @@ class ZkAddr(Strict):
         return f"{host}:{self.port}"
 
 
-class ServersetsNamerConfig(Strict):
+class ServersetsNamerConfig(_Namer):
     kind: Literal["io.l5d.serversets"]
     zkAddrs: Annotated[list[ZkAddr], Field(min_length=1)]
-    prefix: str | None = None
 
 
 NamerConfig = Annotated[
@@ -121,7 +137,9 @@ def build_namers(
         else:
             from roost.naming.namers.dnssrv import DnsSrvNamer
 
-            namer = DnsSrvNamer(n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds)
+            namer = DnsSrvNamer(
+                n.dnsHosts, prefix=prefix, interval=n.refreshIntervalSeconds, domain=n.domain
+            )
         mounts.append(mount(prefix, namer))
         owned.append(namer)
     return mounts, owned

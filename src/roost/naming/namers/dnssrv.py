@@ -119,9 +119,13 @@ class DnsSrvNamer:
         prefix: str = "io.l5d.dnssrv",
         interval: float = 5.0,
         timeout: float = 2.0,
+        domain: str | None = None,
     ) -> None:
+        """``domain``: appended to a name that does not end with a dot (Linkerd's ``domain``:
+        ``/#/io.l5d.dnssrv/_http._tcp.web`` asks for ``_http._tcp.web.<domain>.``)."""
         if not interval > 0 or not timeout > 0:
             raise ValueError(f"interval and timeout must be > 0, got {interval!r}, {timeout!r}")
+        self.domain = domain.strip(".") if domain else None
         self.resolvers = resolvers or system_resolvers()
         self.prefix = Path.of("#", *prefix.split("/"))
         self.interval = interval
@@ -146,6 +150,8 @@ class DnsSrvNamer:
         return Leaf(BoundName(self.prefix + path.take(1), var, path.drop(1)))
 
     async def _resolve(self, name: str, last: Addr | None) -> Addr:
+        if self.domain and not name.endswith("."):
+            name = f"{name}.{self.domain}."
         try:
             found = addresses_of(await query_srv(name, self.resolvers, self.timeout), name)
         except DnsError as exc:
