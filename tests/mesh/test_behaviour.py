@@ -176,3 +176,23 @@ async def test_a_deadline_crosses_two_mesh_hops(world: World) -> None:
     assert deadline is not None
     # the caller's 5 s deadline, through mesh -> middle -> mesh -> end
     assert started_ns + 4_000_000_000 < deadline.deadline_ns <= started_ns + 5_100_000_000
+
+
+async def test_a_deadline_is_advisory_as_in_linkerd(world: World) -> None:
+    seen: list[str] = []
+
+    async def slow(req: Request) -> Response:
+        seen.append(req.headers.get("l5d-ctx-deadline", ""))
+        await asyncio.sleep(0.5)
+        return Response(200, Headers(), b"late but fine")
+
+    world.disco("slow", await world.backend(slow))
+    address = await world.start_mesh()
+    now = time.time_ns()
+    for deadline_ns in (now + 200_000_000, now - 1_000_000_000):  # ends mid-call; long past
+        header = f"{now} {deadline_ns}"
+        req = Request("GET", "/", Headers([("Host", "slow"), ("l5d-ctx-deadline", header)]))
+        rep = await request(address, req)
+        assert rep.status == 200 and rep.body == b"late but fine"  # not cut off
+        passed_on = Deadline.from_header(seen[-1])
+        assert passed_on is not None and passed_on.deadline_ns == deadline_ns  # but passed on

@@ -89,4 +89,7 @@ async def test_the_stacks_are_printed_for_the_admin_page() -> None:
     assert "ConcurrencyLimit" in [m["role"] for m in stacks["server"]]
     assert all(m["reason"] and m["description"] for m in stacks["client"])
     timeout = next(m for m in stacks["client"] if m["role"] == "TotalTimeout")
-    assert timeout["params"] == {"TotalTimeout": "TotalTimeout(seconds=None)"}
+    assert timeout["params"] == {
+        "TotalTimeout": "TotalTimeout(seconds=None)",
+        "Deadlines": "Deadlines(enforce=True)",
+    }

@@ -174,3 +174,22 @@ def test_timeouts_must_be_positive_and_finite(seconds: float) -> None:
         TimeoutFilter(seconds)
     with pytest.raises(ValueError, match="TotalTimeoutFilter: seconds must be"):
         TotalTimeoutFilter(seconds)
+
+
+@pytest.mark.parametrize("inherited_in", [-1.0, 0.5, 100.0])
+async def test_an_advisory_deadline_is_passed_on_but_never_acted_on(inherited_in: float) -> None:
+    clock = ManualClock()
+    now_ns = int(clock.time() * NS)
+    inherited = Deadline(now_ns, now_ns + int(inherited_in * NS))
+    seen: list[Deadline | None] = []
+
+    async def slowish(req: str) -> str:
+        seen.append(current_deadline())
+        return "ok"
+
+    timeout: TimeoutFilter[str, str] = TotalTimeoutFilter(10.0, clock, honour_deadline=False)
+    with deadline_scope(inherited):
+        assert await timeout("x", FnService(slowish)) == "ok"  # even one long past
+    ours = now_ns + 10 * NS
+    assert seen[0] is not None
+    assert seen[0].deadline_ns == min(inherited.deadline_ns, ours)  # the stricter goes on

@@ -78,7 +78,8 @@ def budget_of(config: BudgetConfig | None, clock: Clock) -> RetryBudget | None:
 
 def client_kwargs(settings: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """``roost.rpc.http.client`` arguments for a router client's settings."""
-    kw: dict[str, Any] = {"balancer": "p2c"}  # Linkerd's default balancer
+    # Linkerd's default balancer; deadlines are advisory in Linkerd (passed on, not enforced)
+    kw: dict[str, Any] = {"balancer": "p2c", "enforce_deadline": False}
     lb = settings.get("loadBalancer")
     if lb is not None:
         if isinstance(lb, P2C):

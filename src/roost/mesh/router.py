@@ -209,7 +209,10 @@ class Router:
         service = FilteredService(retry_filter, service)
         timeout = settings.get("totalTimeoutMs")
         if timeout:
-            service = FilteredService(TotalTimeoutFilter(timeout / 1000, self.clock), service)
+            total: TotalTimeoutFilter[Request, Response] = TotalTimeoutFilter(
+                timeout / 1000, self.clock, honour_deadline=False
+            )
+            service = FilteredService(total, service)
         return FilteredService(StatsFilter(scope, classifier), service), classifier
 
     async def _send(self, req: Request) -> Response:

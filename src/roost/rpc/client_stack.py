@@ -94,6 +94,13 @@ class TotalTimeout:
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    enforce: bool = True
+    """Honour an inherited deadline (fail when it passes); ``False``: advisory, as Linkerd's
+    (passed on in ``l5d-ctx-deadline``, never acted on)."""
+
+
+@dataclass(frozen=True)
 class AttemptTimeout:
     seconds: float | None = None
 
@@ -189,9 +196,11 @@ def _stats(p: Params, below: Any) -> Any:
 
 
 def _total(p: Params, below: Any) -> Any:
-    seconds, clock = p[TotalTimeout].seconds, p[Timer].clock
+    seconds, clock, enforce = p[TotalTimeout].seconds, p[Timer].clock, p[Deadlines].enforce
     if seconds:
-        return FilteredService(TotalTimeoutFilter(seconds, clock), below)
+        return FilteredService(TotalTimeoutFilter(seconds, clock, honour_deadline=enforce), below)
+    if not enforce:
+        return below
     return FilteredService(DeadlineFilter(clock), below)  # an inherited deadline still holds
 
 
@@ -268,7 +277,7 @@ CLIENT_STACK = Stack(
             "bounds the whole call; else the inherited deadline alone",
             _total,
             "above retries: an expired call is not retried",
-            (TotalTimeout,),
+            (TotalTimeout, Deadlines),
         ),
         Module(
             "Retries",
@@ -335,7 +344,8 @@ def _attempt_timeout(p: Params, below: Any) -> Any:
     seconds = p[AttemptTimeout].seconds
     if not seconds:
         return below
-    return FilteredFactory(TimeoutFilter(seconds, p[Timer].clock), below)
+    honour = p[Deadlines].enforce
+    return FilteredFactory(TimeoutFilter(seconds, p[Timer].clock, honour_deadline=honour), below)
 
 
 ENDPOINT_STACK = Stack(
@@ -352,7 +362,7 @@ ENDPOINT_STACK = Stack(
             "bounds one attempt",
             _attempt_timeout,
             "just above the transport: cancels the attempt in flight",
-            (AttemptTimeout,),
+            (AttemptTimeout, Deadlines),
         ),
     ]
 )

@@ -9,7 +9,8 @@ retry filters); :class:`TotalTimeoutFilter` bounds a whole call, retries include
   ``l5d-ctx-deadline``);
 * honour an inherited deadline: when it is stricter than the timeout, the call gets only the
   time the deadline has left, and a deadline already past fails at once with
-  :class:`~roost.rpc.errors.DeadlineExceeded` without calling the service;
+  :class:`~roost.rpc.errors.DeadlineExceeded` without calling the service — unless made with
+  ``honour_deadline=False`` (the mesh: Linkerd's deadlines are advisory);
 * on expiry cancel the call in flight (the inner coroutine sees ``CancelledError``) and raise
   :class:`~roost.rpc.errors.RequestTimeout` (:class:`~roost.rpc.errors.TotalTimeout`), which
   carries no flags: it is not retried unless a classifier says so.
@@ -38,7 +39,16 @@ class TimeoutFilter(Filter[Req, Rep, Req, Rep]):
     error: ClassVar[type[RequestTimeout]] = RequestTimeout
     what: ClassVar[str] = "request"
 
-    def __init__(self, seconds: float, clock: Clock = SYSTEM_CLOCK, propagate: bool = True) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        clock: Clock = SYSTEM_CLOCK,
+        propagate: bool = True,
+        *,
+        honour_deadline: bool = True,
+    ) -> None:
+        """``honour_deadline=False``: an inherited deadline is *advisory* (Linkerd's): it is
+        still passed on (the stricter of it and ours) but never shortens our timeout."""
         if not (math.isfinite(seconds) and seconds > 0):
             raise ValueError(
                 f"{type(self).__name__}: seconds must be a finite number greater than 0, "
@@ -47,6 +57,7 @@ class TimeoutFilter(Filter[Req, Rep, Req, Rep]):
         self.seconds = seconds
         self.clock = clock
         self.propagate = propagate
+        self.honour_deadline = honour_deadline
 
     async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
         now_ns = int(self.clock.time() * NS)
@@ -54,7 +65,10 @@ class TimeoutFilter(Filter[Req, Rep, Req, Rep]):
         inherited = current_deadline()
         timeout = self.seconds
         from_deadline = False
-        if inherited is not None and inherited.deadline_ns < mine.deadline_ns:
+        if not self.honour_deadline:
+            if inherited is not None and inherited.deadline_ns < mine.deadline_ns:
+                mine = inherited  # passed on as it came: the stricter one
+        elif inherited is not None and inherited.deadline_ns < mine.deadline_ns:
             from_deadline = True
             timeout = (inherited.deadline_ns - now_ns) / NS
             if timeout <= 0:

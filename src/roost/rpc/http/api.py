@@ -29,6 +29,7 @@ from roost.rpc.client_stack import (
     AttemptTimeout,
     BuiltClient,
     Classification,
+    Deadlines,
     FailureAccrual,
     Label,
     LoadBalancing,
@@ -109,12 +110,14 @@ def client(
     tracer: Tracer | None = None,
     clock: Clock = SYSTEM_CLOCK,
     rng: random.Random | None = None,
+    enforce_deadline: bool = True,
 ) -> HttpClient:
     """A client of ``dest``: ``"host:port,host:port"`` or an :class:`EndpointSet` fed by
     discovery. Stats go to ``stats`` (default: the process registry) as
     ``<stats_scope>/<label>/…`` (``clnt``). ``failure_accrual`` is on (5 consecutive
     failures), off, or a factory of a policy per endpoint; ``budget`` is the retry budget
-    (default Finagle's); ``max_effort`` and ``decay_time`` tune the balancer."""
+    (default Finagle's); ``max_effort`` and ``decay_time`` tune the balancer;
+    ``enforce_deadline=False`` makes an inherited deadline advisory (passed on, not acted on)."""
     # tracing imports http.message
     from roost.rpc.tracing import ClientTracingFilter, TraceInitializerFilter, Tracer
 
@@ -133,6 +136,7 @@ def client(
             LoadBalancing(balancer, max_effort, decay_time),
             NackAdmission(nack_admission),
             Tracing(lambda: ClientTracingFilter(trace), lambda: TraceInitializerFilter(trace)),
+            Deadlines(enforce_deadline),
         ]
     )
     if failure_accrual is False:
