@@ -132,6 +132,26 @@ async def test_watch_streams_each_distinct_change(namerd: httpx.AsyncClient) -> 
     assert seen == ["/a=>/b", "/a=>/c", "/a=>/d"]
 
 
+async def test_the_namespace_list_can_be_watched(namerd: httpx.AsyncClient) -> None:
+    await namerd.put("/api/1/dtabs/a", content="/a=>/b", headers=DTAB)
+    seen: list[list[str]] = []
+
+    async def watch() -> None:
+        async with namerd.stream("GET", "/api/1/dtabs?watch=true") as rep:
+            async for line in rep.aiter_lines():
+                seen.append(json.loads(line))
+                if len(seen) == 3:
+                    return
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.2)
+    await namerd.put("/api/1/dtabs/b", content="/a=>/b", headers=DTAB)
+    await namerd.put("/api/1/dtabs/b", content="/a=>/c", headers=DTAB)  # same names: no line
+    await namerd.delete("/api/1/dtabs/a")
+    await asyncio.wait_for(task, 5)
+    assert seen == [["a"], ["a", "b"], ["b"]]
+
+
 async def test_bind_resolve_and_delegate(namerd: httpx.AsyncClient) -> None:
     await namerd.put("/api/1/dtabs/default", content="/svc => /$/inet/127.0.0.1", headers=DTAB)
     bound = (await namerd.get("/api/1/bind/default?path=/svc/8080")).json()

@@ -1,7 +1,7 @@
 """namerd's HTTP API (Linkerd ``io.l5d.httpController``, port 4180), as a Starlette app.
 
 =========================================  ===============================================
-``GET /api/1/dtabs``                       ``["default", …]``, sorted
+``GET /api/1/dtabs[?watch=true]``       ``["default", …]``, sorted (a line per change)
 ``GET /api/1/dtabs/<ns>``                  the dtab: JSON ``[{"prefix","dst"}]``, or text
                                            with ``Accept: application/dtab``; ``ETag``;
                                            404 when absent; ``?watch=true`` streams it,
@@ -115,7 +115,13 @@ class NamerdApi:
     # -- routes ---------------------------------------------------------------------------
 
     async def list_namespaces(self, request: Request) -> Response:
+        if request.query_params.get("watch", "").lower() == "true":
+            return StreamingResponse(self._watch_list(), media_type="application/json")
         return json_response(await self.dtabs.namespaces())
+
+    async def _watch_list(self) -> AsyncIterator[bytes]:
+        async for names in self.dtabs.watch_namespaces():
+            yield (json.dumps(names) + "\n").encode()
 
     async def get_dtab(self, request: Request) -> Response:
         ns = self._ns(request)

@@ -100,6 +100,20 @@ class DtabStore:
         except NoNodeError:
             raise DtabNotFound(ns) from None
 
+    async def watch_namespaces(self) -> AsyncIterator[list[str]]:
+        """The namespaces now, then again each time one is created or deleted."""
+        watch = self.store.watch(ROOT)
+        try:
+            last = await self.namespaces()
+            yield last
+            async for _event in watch:
+                now = await self.namespaces()
+                if now != last:
+                    last = now
+                    yield now
+        finally:
+            await watch.aclose()
+
     async def watch(self, ns: str) -> AsyncIterator[tuple[Dtab, int] | None]:
         """The namespace now, then again each time it changes (``None`` while absent);
         repeats of the same dtab are skipped."""
