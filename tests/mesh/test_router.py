@@ -132,7 +132,7 @@ async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
     )
     assert explained["type"] == "delegate" and explained["delegate"]["type"] == "leaf"
     names = json.loads((await request(admin, Request("GET", "/bound-names.json"))).body)
-    assert names == ["/#/io.l5d.fs/web"]
+    assert names == ["/#/io.l5d.fs/web", "/#/io.l5d.fs/web-v2"]  # the files, used or not
     prom = (await request(admin, Request("GET", "/admin/metrics/prometheus"))).body.decode()
     assert "rt_edge_service_svc_web_requests" in prom
 

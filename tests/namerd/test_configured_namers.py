@@ -256,3 +256,12 @@ async def test_resolve_watch_follows_the_addresses(namerd: httpx.AsyncClient, di
     finally:
         task.cancel()
     assert seen == [addrs(8081, 8082, weights={8082: 2.0}), addrs(9100)]
+
+
+async def test_bound_names_lists_the_fs_files_before_any_bind(
+    namerd: httpx.AsyncClient, disco: Path
+) -> None:
+    write(disco / "api", "127.0.0.1 7000\n")
+    (disco / ".half-written.tmp").write_text("127.0.0.1 1\n")  # hidden: not a name
+    names = (await namerd.get("/api/1/bound-names")).json()
+    assert names == ["/#/io.l5d.fs/api", WEB]

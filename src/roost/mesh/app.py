@@ -6,7 +6,8 @@ Admin (``admin.ip``:``admin.port``, 9990): ``/`` the dashboard, ``/admin/ping`` 
 nests it, ``q=<subtree>`` keeps one subtree, ``pretty=1`` indents),
 ``/admin/metrics/prometheus`` and ``/metrics`` (plus each ``io.l5d.prometheus`` telemeter's
 ``path``, with its ``prefix``), ``/config.json``, ``/delegator.json?path=&dtab=[&namespace=<router label>]`` (``router=`` too),
-``/bound-names.json``.
+``/bound-names.json`` (every name the namers can list, ``io.l5d.fs``'s files, and every
+bound id in use).
 
 An ``io.l5d.zipkin`` telemeter (``roost.mesh.telemetry``) has the routers record spans to its
 exporter, which starts with the mesh and posts what is left when it stops.
@@ -28,7 +29,7 @@ from roost.mesh.router import Router
 from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
 from roost.naming import Dtab, NamingSyntaxError, Path, delegate
 from roost.naming.binding import Mounts
-from roost.naming.namers.config import ConfiguredNamer, build_namers
+from roost.naming.namers.config import ConfiguredNamer, build_namers, enumerated_names
 from roost.rpc.http import Headers, Request, Response, Server, serve
 from roost.rpc.http import ServerConfig as HttpServerConfig
 from roost.rpc.service import FnService
@@ -162,8 +163,8 @@ class Mesh:
         if path == "/config.json":
             return _json(self.raw_config if self.raw_config is not None else {})
         if path == "/bound-names.json":
-            names = sorted({str(k) for r in self.routers for k in r.clients._clients.keys()})
-            return _json(names)
+            used = {str(k) for r in self.routers for k in r.clients._clients.keys()}
+            return _json(sorted(used | enumerated_names(self._namers)))
         if path == "/delegator.json":
             return await self._delegator(req)
         return _text(404, f"no such admin page: {path}")

@@ -17,7 +17,7 @@
                                            streams them
 ``GET /api/1/resolve/<ns>?path=``          bind, then the addresses of what it reached
 ``GET /api/1/delegate/<ns>?path=``         the explain tree (``/delegator.json``'s JSON)
-``GET /api/1/bound-names``                 the bound ids seen so far
+``GET /api/1/bound-names``                 listed names and the ids bound so far
 =========================================  ===============================================
 
 Binding goes through the configured namers and the system namers

@@ -29,6 +29,7 @@ from roost.namerd.dtabs import DtabStore, check_namespace
 from roost.naming import BoundName, Dtab, Path, bind, delegate
 from roost.naming.binding import Mounts
 from roost.naming.delegate import addr_json, bound_json
+from roost.naming.namers.config import enumerated_names
 from roost.naming.split import Splitter
 from roost.naming.tree import Leaf, NameTree, Union
 
@@ -146,7 +147,9 @@ class BindingApi:
         return json_response(node.to_json())
 
     async def bound_names(self, request: Request) -> Response:
-        return json_response(sorted(self.bound))
+        """Every name the namers can list (``io.l5d.fs``'s files) and every id bound here."""
+        listed = enumerated_names(namer for _, namer in self.namers)
+        return json_response(sorted(set(self.bound) | listed))
 
     # -- watches --------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ Every namer also takes ``prefix`` (default: its kind) and ``experimental``; Link
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, Protocol
 
@@ -103,6 +103,16 @@ class ConfiguredNamer(Namer, Protocol):
     """A namer made from configuration: it owns watches and clients until closed."""
 
     async def aclose(self) -> None: ...
+
+
+def enumerated_names(namers: Iterable[object]) -> set[str]:
+    """The bound ids the namers that can list their names (``io.l5d.fs``) know now."""
+    out: set[str] = set()
+    for namer in namers:
+        names = getattr(namer, "names", None)
+        if callable(names):
+            out.update(p.show for p in names())
+    return out
 
 
 def build_namers(

@@ -89,6 +89,15 @@ class FsNamer:
             return NEG
         return Leaf(BoundName(self.prefix + path.take(1), var, path.drop(1)))
 
+    def names(self) -> list[Path]:
+        """Every name this namer can bind now: the ids of the files in ``root`` (hidden ones,
+        such as a half-written ``.web.tmp``, left out) — Linkerd's ``getAllNames``."""
+        try:
+            files = sorted(f.name for f in self.root.iterdir() if f.is_file())
+        except OSError:
+            return []
+        return [self.prefix + Path.of(n) for n in files if not n.startswith(".")]
+
     def _read(self, name: str, last: Addr) -> Addr:
         if "/" in name or name in (".", "..") or not name:
             return ADDR_NEG
