@@ -134,7 +134,7 @@ async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
     names = json.loads((await request(admin, Request("GET", "/bound-names.json"))).body)
     assert names == ["/#/io.l5d.fs/web", "/#/io.l5d.fs/web-v2"]  # the files, used or not
     prom = (await request(admin, Request("GET", "/admin/metrics/prometheus"))).body.decode()
-    assert "rt_edge_service_svc_web_requests" in prom
+    assert 'rt:service:requests{rt="edge", service="/svc/web"} ' in prom
 
 
 async def test_metrics_json_params_and_the_delegator_namespace(

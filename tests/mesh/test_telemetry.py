@@ -17,10 +17,11 @@ import pytest
 
 from roost.mesh.app import Mesh
 from roost.mesh.config import load_config
+from roost.mesh.prometheus import linkerd_prometheus
 from roost.rpc.context import TraceId
 from roost.rpc.http import Headers, Request, Response, Server, request, serve
 from roost.rpc.service import FnService
-from roost.rpc.stats import MetricsRegistry, flat_json, prometheus_text
+from roost.rpc.stats import MetricsRegistry, flat_json
 from roost.rpc.tracing import extract, to_ctx_header
 
 pytestmark = pytest.mark.slow
@@ -268,15 +269,11 @@ async def test_prometheus_is_served_at_its_path_with_its_prefix(world: World) ->
     assert (await world.send()).status == 200
     custom = (await get(m, "/prom")).body.decode()
     default = (await get(m, "/admin/metrics/prometheus")).body.decode()
-    assert "linkerd_rt_edge_service_svc_web_requests" in custom
-    assert "\n# TYPE linkerd_rt_" in custom
+    assert 'linkerd_rt:service:requests{rt="edge", service="/svc/web"} 1\n' in custom
     pairs = list(zip(custom.splitlines(), default.splitlines(), strict=True))
     assert len(pairs) > 10
     for prefixed, plain in pairs:
-        if plain.startswith("# TYPE "):
-            assert prefixed == "# TYPE linkerd_" + plain.removeprefix("# TYPE ")
-        else:
-            assert prefixed == "linkerd_" + plain
+        assert prefixed == "linkerd_" + plain
     assert (await get(m, "/metrics")).body.decode() == default  # the defaults stay unprefixed
 
 
@@ -295,5 +292,5 @@ async def test_the_default_prometheus_pages_are_unchanged(world: World, telemetr
     for path in ("/admin/metrics/prometheus", "/metrics"):
         rep = await get(m, path)
         assert rep.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-        assert rep.body.decode() == prometheus_text(m.registry)
+        assert rep.body.decode() == linkerd_prometheus(m.registry)
     assert (await get(m, "/prom")).status == 404

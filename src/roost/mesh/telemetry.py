@@ -21,9 +21,10 @@ import ipaddress
 import random
 
 from roost.mesh.config import PrometheusConfig, TelemeterConfig, ZipkinConfig
+from roost.mesh.prometheus import linkerd_prometheus
 from roost.mesh.router import DST_CLIENT, DST_SERVICE
 from roost.naming import Path
-from roost.rpc.stats import MetricsRegistry, StatsReceiver, prometheus_text
+from roost.rpc.stats import MetricsRegistry, StatsReceiver
 from roost.rpc.tracing import CLIENT, Endpoint, Span, Tracer, ZipkinExporter
 
 DEFAULT_PROMETHEUS_PATHS = ("/admin/metrics/prometheus", "/metrics")
@@ -128,16 +129,6 @@ def prometheus_pages(telemetry: list[TelemeterConfig]) -> dict[str, str]:
 
 
 def prometheus_page(registry: MetricsRegistry, prefix: str = "") -> str:
-    """Prometheus text with ``prefix`` put before every metric name, as given."""
-    text = prometheus_text(registry)
-    if not prefix:
-        return text
-    out = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("# TYPE ") or line.startswith("# HELP "):
-            out.append(line[:7] + prefix + line[7:])
-        elif line.startswith("#") or not line.strip():
-            out.append(line)
-        else:
-            out.append(prefix + line)
-    return "".join(out)
+    """The registry in Linkerd's Prometheus format, ``prefix`` before every metric name
+    (:mod:`roost.mesh.prometheus`)."""
+    return linkerd_prometheus(registry, prefix)

@@ -25,12 +25,23 @@ class MetricsRegistry:
 
     def __init__(self) -> None:
         self._metrics: dict[str, Metric] = {}
+        self._segments: dict[str, tuple[str, ...]] = {}
 
-    def _get_or_create(self, name: str, kind: type[M], make: Callable[[], M]) -> M:
+    def segments(self, name: str) -> tuple[str, ...]:
+        """The scopes ``name`` was made from, as the receivers were given them: a scope
+        ``svc/web`` stays one segment (``("rt", "edge", "service", "svc/web", "requests")``),
+        which exporters that label scopes need (Linkerd's Prometheus format)."""
+        return self._segments.get(name) or tuple(name.split("/"))
+
+    def _get_or_create(
+        self, name: str, kind: type[M], make: Callable[[], M], segments: tuple[str, ...] = ()
+    ) -> M:
         existing = self._metrics.get(name)
         if existing is None:
             created = make()
             self._metrics[name] = created
+            if segments:
+                self._segments[name] = segments
             return created
         if not isinstance(existing, kind):
             raise ValueError(
@@ -39,15 +50,25 @@ class MetricsRegistry:
             )
         return existing
 
-    def counter(self, name: str) -> Counter:
-        return self._get_or_create(name, Counter, lambda: Counter(name))
+    def counter(self, name: str, segments: tuple[str, ...] = ()) -> Counter:
+        return self._get_or_create(name, Counter, lambda: Counter(name), segments)
 
-    def stat(self, name: str) -> Histogram:
-        return self._get_or_create(name, Histogram, lambda: Histogram(name))
+    def stat(self, name: str, segments: tuple[str, ...] = ()) -> Histogram:
+        return self._get_or_create(name, Histogram, lambda: Histogram(name), segments)
 
-    def gauge(self, name: str, fn: Callable[[], float], *, monotonic: bool = False) -> Gauge:
+    def gauge(
+        self,
+        name: str,
+        fn: Callable[[], float],
+        *,
+        monotonic: bool = False,
+        segments: tuple[str, ...] = (),
+    ) -> Gauge:
         gauge = self._get_or_create(
-            name, Gauge, lambda: Gauge(name, fn, self._remove_gauge, monotonic=monotonic)
+            name,
+            Gauge,
+            lambda: Gauge(name, fn, self._remove_gauge, monotonic=monotonic),
+            segments,
         )
         gauge.fn = fn
         gauge.monotonic = monotonic
@@ -56,6 +77,7 @@ class MetricsRegistry:
     def _remove_gauge(self, gauge: Gauge) -> None:
         if self._metrics.get(gauge.name) is gauge:
             del self._metrics[gauge.name]
+            self._segments.pop(gauge.name, None)
 
     def get(self, name: str) -> Metric | None:
         return self._metrics.get(name)
@@ -78,11 +100,18 @@ DEFAULT_REGISTRY = MetricsRegistry()
 class StatsReceiver:
     """Creates metrics named ``<prefix>/<name>`` in a registry."""
 
-    __slots__ = ("prefix", "registry")
+    __slots__ = ("parts", "prefix", "registry")
 
-    def __init__(self, registry: MetricsRegistry | None = None, prefix: str = "") -> None:
+    def __init__(
+        self,
+        registry: MetricsRegistry | None = None,
+        prefix: str = "",
+        parts: tuple[str, ...] | None = None,
+    ) -> None:
         self.registry = DEFAULT_REGISTRY if registry is None else registry
         self.prefix = prefix.strip("/")
+        self.parts = parts if parts is not None else _segments((self.prefix,))
+        """The scopes as given (``scope("rt", "edge", "service", "svc/web")``: four)."""
 
     def _name(self, parts: tuple[str, ...]) -> str:
         name = "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
@@ -93,14 +122,14 @@ class StatsReceiver:
     def scope(self, *names: str) -> StatsReceiver:
         """``scope("clnt", "web")``: everything created from the result is under ``clnt/web/``."""
         prefix = "/".join(p.strip("/") for p in (self.prefix, *names) if p.strip("/"))
-        return type(self)(self.registry, prefix)
+        return type(self)(self.registry, prefix, self.parts + _segments(names))
 
     def counter(self, *name: str) -> Counter:
-        return self.registry.counter(self._name(name))
+        return self.registry.counter(self._name(name), self.parts + _segments(name))
 
     def stat(self, *name: str) -> Histogram:
         """A histogram (Finagle calls them stats)."""
-        return self.registry.stat(self._name(name))
+        return self.registry.stat(self._name(name), self.parts + _segments(name))
 
     def gauge(
         self,
@@ -118,10 +147,16 @@ class StatsReceiver:
         parts = tuple(p for p in name if isinstance(p, str))
         if len(parts) != len(name):
             raise TypeError("gauge() name segments must be strings")
-        return self.registry.gauge(self._name(parts), fn, monotonic=monotonic)
+        return self.registry.gauge(
+            self._name(parts), fn, monotonic=monotonic, segments=self.parts + _segments(parts)
+        )
 
     def __repr__(self) -> str:
         return f"StatsReceiver({self.prefix!r})"
+
+
+def _segments(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(n.strip("/") for n in names if n.strip("/"))
 
 
 class NullStatsReceiver(StatsReceiver):
@@ -129,8 +164,13 @@ class NullStatsReceiver(StatsReceiver):
 
     __slots__ = ()
 
-    def __init__(self, registry: MetricsRegistry | None = None, prefix: str = "") -> None:
-        super().__init__(MetricsRegistry(), prefix)
+    def __init__(
+        self,
+        registry: MetricsRegistry | None = None,
+        prefix: str = "",
+        parts: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(MetricsRegistry(), prefix, parts)
 
     def counter(self, *name: str) -> Counter:
         return NullCounter("/".join(name))
