@@ -94,6 +94,8 @@ async def test_json_bodies_are_accepted(namerd: httpx.AsyncClient) -> None:
         ("put", "/api/1/dtabs/x", "/a=>/b", {**DTAB, "If-Match": "zzz"}, 412, "not a version"),
         ("get", "/api/1/bind/x?path=nope", "", {}, 400, "Invalid path: '/' expected"),
         ("get", "/api/1/delegate/x?path=/a&dtab=/a=>", "", {}, 400, "Invalid dtab"),
+        ("get", "/api/1/bind/x?path=nope&dtab=/a=>/b", "", {}, 400, "Invalid path"),
+        ("get", "/api/1/resolve/x?path=/a&dtab=/a=>/b;;", "", {}, 400, "Invalid dtab"),
     ],
 )
 async def test_bad_input_is_a_specific_error(

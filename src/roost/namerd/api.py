@@ -41,7 +41,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from roost.core.http import json_response
-from roost.namerd.binding_api import BindingApi
+from roost.namerd.binding_api import BadQuery, BindingApi
 from roost.namerd.dtabs import (
     DtabExists,
     DtabNotFound,
@@ -194,9 +194,10 @@ def namerd_app(api: NamerdApi, metrics: MetricsRegistry | None = None) -> Starle
             response: Response = await handler(request)
         except NamespaceError as exc:
             return _text(400, str(exc))
+        except BadQuery as exc:
+            return _text(400, str(exc))
         except NamingSyntaxError as exc:
-            kind = "dtab" if "dtab" in request.query_params else "path"
-            return _text(400, f"Invalid {kind}: {exc}")
+            return _text(400, f"Invalid dtab: {exc}")
         return response
 
     def route(path: str, handler: Any, methods: list[str]) -> Route:

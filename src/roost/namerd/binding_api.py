@@ -29,6 +29,7 @@ from roost.namerd.dtabs import DtabStore, check_namespace
 from roost.naming import BoundName, Dtab, Path, bind, delegate
 from roost.naming.binding import Mounts
 from roost.naming.delegate import addr_json, bound_json
+from roost.naming.errors import NamingSyntaxError
 from roost.naming.namers.config import enumerated_names
 from roost.naming.split import Splitter
 from roost.naming.tree import Leaf, NameTree, Union
@@ -47,6 +48,10 @@ def tree_json(tree: NameTree[BoundName]) -> dict[str, Any]:
             "union": [{"weight": w.weight, "tree": tree_json(w.tree)} for w in tree.trees],
         }
     return {"type": {"~": "neg", "!": "fail", "$": "empty"}[tree.show]}
+
+
+class BadQuery(ValueError):
+    """A ``path`` or ``dtab`` query parameter that does not parse: 400 with this text."""
 
 
 def _resolved(tree: NameTree[BoundName]) -> dict[str, Any]:
@@ -93,11 +98,17 @@ class BindingApi:
 
     @staticmethod
     def _path(request: Request) -> Path:
-        return Path.read(request.query_params.get("path", ""))
+        try:
+            return Path.read(request.query_params.get("path", ""))
+        except NamingSyntaxError as exc:
+            raise BadQuery(f"Invalid path: {exc}") from None
 
     @staticmethod
     def _local(request: Request) -> Dtab:
-        return Dtab.read(request.query_params.get("dtab", ""))
+        try:
+            return Dtab.read(request.query_params.get("dtab", ""))
+        except NamingSyntaxError as exc:
+            raise BadQuery(f"Invalid dtab: {exc}") from None
 
     async def _dtab_of(self, ns: str) -> Dtab:
         found = await self.dtabs.get(ns)
