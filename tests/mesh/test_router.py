@@ -126,6 +126,9 @@ async def test_the_admin_pages(mesh: tuple[Mesh, dict[str, Backend]]) -> None:
     metrics = json.loads((await request(admin, Request("GET", "/admin/metrics.json"))).body)
     assert metrics["rt/edge/service/svc/web/requests"] >= 1
     assert metrics["rt/edge/client/#/io.l5d.fs/web/requests"] >= 1
+    assert metrics["rt/edge/client/#/io.l5d.fs/web/service/svc/web/success"] >= 1
+    connections = [k for k in metrics if k.startswith("rt/edge/server/127.0.0.1/")]
+    assert [k for k in connections if k.endswith("/0/connections")]  # (port 0: as configured)
     assert any(k.startswith("rt/edge/server/127.0.0.1/") for k in metrics)
     explained = json.loads(
         (await request(admin, Request("GET", "/delegator.json?path=/svc/web"))).body

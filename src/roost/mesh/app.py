@@ -109,7 +109,7 @@ class Mesh:
         self, router: Router, rc: RouterConfig, sc: ServerConfig, stats: StatsReceiver
     ) -> Server:
         edge = RouterEdge(router, max_call_depth=sc.maxCallDepth, clear_context=sc.clearContext)
-        return await serve(
+        server = await serve(
             (sc.ip, sc.port),
             edge,
             label=f"{sc.ip}/{sc.port}",
@@ -120,6 +120,9 @@ class Mesh:
             tracer=router.tracer,
             config=HttpServerConfig(reuse_port=self.reuse_port),
         )
+        scope = stats.scope("rt", rc.name, "server", f"{sc.ip}/{sc.port}")
+        scope.gauge("connections", fn=lambda: float(len(server.connections)))
+        return server
 
     async def stop(self) -> None:
         for watcher in self.watchers:

@@ -157,6 +157,10 @@ class Router:
             cache.paths, cache.idleTtlSecs, clock=clock
         )
         self._dispatch: Service[Request, Response] = FnService(self._send)
+        self._pairs: IdleCache[tuple[Path, Path], StatsFilter[Request, Response]] = IdleCache(
+            cache.clients, cache.idleTtlSecs, clock=clock
+        )
+        self._pair_classifier = http_classifier("io.l5d.http.nonRetryable5XX")
 
     async def __call__(self, req: Request) -> Response:
         """The response, marked ``l5d-success-class`` by the name's classifier."""
@@ -245,7 +249,21 @@ class Router:
         headers.add(DST_CLIENT, bound.id.show)
         if bound.residual.elems:
             headers.add(DST_RESIDUAL, bound.residual.show)
-        return await self.clients.get(bound)(req)
+        return await self._per_pair(bound.id, route.dst)(req, self.clients.get(bound))
+
+    def _per_pair(self, bound: Path, dst: Path) -> StatsFilter[Request, Response]:
+        """``rt/<router>/client/<bound id>/service/<name>/…``: a client's requests for one
+        logical name (Linkerd's per client and service stats)."""
+        key = (bound, dst)
+        found = self._pairs.get(key)
+        if found is None:
+            scope = self.stats.scope(
+                "rt", self.name, "client", bound.show.lstrip("/"), "service", dst.show.lstrip("/")
+            )
+            named = self._services.get(dst)
+            found = StatsFilter(scope, named[1] if named else self._pair_classifier)
+            self._pairs.put(key, found)
+        return found
 
     def set_base(self, dtab: Dtab) -> None:
         """A new router dtab (from namerd): requests from now on bind with it."""
