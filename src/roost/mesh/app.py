@@ -15,8 +15,10 @@ exporter, which starts with the mesh and posts what is left when it stops.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from pathlib import Path as FilePath
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,6 +26,8 @@ from urllib.parse import parse_qs
 from roost.mesh.config import MeshConfig, NamerdHttpInterpreter, RouterConfig, ServerConfig
 from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.hops import RouterEdge, server_classifier
+from roost.mesh.lane.conn import LaneConnection
+from roost.mesh.lane.route import Lane
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
@@ -49,10 +53,15 @@ class Mesh:
         reuse_port: bool = False,
         admin: bool = True,
         flush_interval: float = 1.0,
+        fast_lane: bool | None = None,
     ) -> None:
         """``reuse_port``: several processes share the router ports (``--workers``);
         ``admin``: serve the admin port (only one worker does); ``flush_interval``: how often
-        the Zipkin exporter posts the spans it has queued (seconds)."""
+        the Zipkin exporter posts the spans it has queued (seconds); ``fast_lane``: serve
+        plain requests through :mod:`roost.mesh.lane` (default: on unless the environment
+        sets ``ROOST_MESH_LANE=0``)."""
+        if fast_lane is None:
+            fast_lane = os.environ.get("ROOST_MESH_LANE", "1") != "0"
         self.config = config
         self.base_dir = base_dir or FilePath.cwd()
         self.registry = registry if registry is not None else MetricsRegistry()
@@ -66,6 +75,7 @@ class Mesh:
         self._mounts: Mounts = ()
         self.watchers: list[NamerdDtabWatcher] = []
         self.flush_interval = flush_interval
+        self.fast_lane = fast_lane
         self.tracing: MeshTracing | None = None
         self._prometheus = prometheus_pages(config.telemetry)
 
@@ -109,6 +119,14 @@ class Mesh:
         self, router: Router, rc: RouterConfig, sc: ServerConfig, stats: StatsReceiver
     ) -> Server:
         edge = RouterEdge(router, max_call_depth=sc.maxCallDepth, clear_context=sc.clearContext)
+        lanes: list[Lane] = []
+
+        def connection(server: Server) -> asyncio.Protocol:
+            if not lanes:
+                lanes.append(Lane(router, server.service))
+            return LaneConnection(server, lanes[0])
+
+        plain = sc.maxConcurrentRequests is None and not sc.clearContext and self.fast_lane
         server = await serve(
             (sc.ip, sc.port),
             edge,
@@ -119,6 +137,7 @@ class Mesh:
             classifier=server_classifier,
             tracer=router.tracer,
             config=HttpServerConfig(reuse_port=self.reuse_port),
+            protocol=connection if plain and router.tracer is None else None,
         )
         scope = stats.scope("rt", rc.name, "server", f"{sc.ip}/{sc.port}")
         scope.gauge("connections", fn=lambda: float(len(server.connections)))

@@ -122,9 +122,19 @@ class FailureAccrualFactory(Generic[Req, Rep]):
             return Status.worst(Status.BUSY, self.underlying.status)
         return self.underlying.status
 
-    async def acquire(self) -> Service[Req, Rep]:
+    def begin(self) -> None:
+        """A request goes to this endpoint now (the probe slot closes behind a probe); its
+        outcome must be :meth:`observe`\\ d. (What :meth:`acquire` does, for callers that
+        hold connections of their own: the mesh's fast lane.)"""
         if self.state is State.PROBE_OPEN:
             self._state = State.PROBE_CLOSED
+
+    def observe(self, outcome: Outcome) -> None:
+        """The outcome of a request :meth:`begin` started."""
+        self._observe(outcome)
+
+    async def acquire(self) -> Service[Req, Rep]:
+        self.begin()
         try:
             session = await self.underlying.acquire()
         except asyncio.CancelledError:

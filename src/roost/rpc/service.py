@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 Req = TypeVar("Req")
@@ -217,3 +217,15 @@ class FilteredFactory(Generic[ReqIn, RepOut, ReqOut, RepIn]):
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def filters_of(service: object) -> Iterator[Any]:
+    """The filters of a stack built of :class:`FilteredService`\\ s, outermost first (what a
+    caller that does a stack's work itself — the mesh's fast lane — needs to reach)."""
+    while isinstance(service, FilteredService):
+        yield service.filter
+        filt = service.filter
+        if isinstance(filt, AndThenFilter):
+            yield filt.first
+            yield filt.second
+        service = service.inner

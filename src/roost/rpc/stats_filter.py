@@ -107,17 +107,40 @@ class StatsFilter(Filter[Req, Rep, Req, Rep]):
         return default if answer is None else answer
 
     async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
-        start = self.clock.monotonic()
-        self.pending += 1
+        start = self.begin()
         try:
             rep = await service(req)
         except BaseException as exc:
-            self.pending -= 1
-            self._record(req, exc, FAILURE, start)
+            self.end(req, exc, start)
             raise
-        self.pending -= 1
-        self._record(req, rep, SUCCESS, start)
+        self.end(req, rep, start)
         return rep
+
+    def begin(self) -> float:
+        """A request starts (it is pending); pass what this returns to :meth:`end`. For
+        callers that cannot wrap the call in a coroutine (the mesh's fast lane)."""
+        self.pending += 1
+        return self.clock.monotonic()
+
+    def drop(self) -> None:
+        """A request :meth:`begin` started went elsewhere to be counted: no longer pending."""
+        self.pending -= 1
+
+    def end(self, req: Req, result: Rep | BaseException, start: float) -> None:
+        """The request :meth:`begin` started is over: counted and timed as classified."""
+        self.pending -= 1
+        self._record(req, result, FAILURE if isinstance(result, BaseException) else SUCCESS, start)
+
+    def leave(self, success: bool, latency_ms: float) -> None:
+        """A request :meth:`begin` started is over, already classified by the caller (the
+        mesh's fast lane, which knows its verdicts and the time)."""
+        self.pending -= 1
+        self._latency.add(latency_ms)
+        self._requests.incr()
+        if success:
+            self._success.incr()
+        else:
+            self._failures.incr()
 
     def _record(self, req: Req, result: object, default: str, start: float) -> None:
         kind = self._classify(req, result, default)

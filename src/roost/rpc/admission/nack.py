@@ -75,6 +75,19 @@ class NackAdmissionFilter(Filter[Req, Rep, Req, Rep]):
         self._ema = (1.0 if accepted else 0.0) * (1.0 - w) + self._ema * w
         self._ema_at = now
 
+    def admit(self) -> bool:
+        """For a caller doing this filter's work itself (the mesh's fast lane): count the
+        request; ``False`` when the filter might shed it (the caller then goes through the
+        filter instead). Report the answer with :meth:`observe`."""
+        if self._ema < self.accept_threshold:
+            return False
+        self._rps.incr()
+        return True
+
+    def observe(self, accepted: bool) -> None:
+        """An answer to a request :meth:`admit` let through: accepted, or a NACK."""
+        self._observe(accepted)
+
     async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
         self._rps.incr()
         if self._ema < self.accept_threshold and self.rng.random() < self.drop_probability():

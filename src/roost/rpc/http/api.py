@@ -16,6 +16,7 @@ optional concurrency limit that NACKs the excess.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -63,13 +64,23 @@ from roost.rpc.stack import Params
 from roost.rpc.stats import StatsReceiver
 
 if TYPE_CHECKING:
+    from roost.rpc.loadbalancer.node import Lease
     from roost.rpc.tracing import Tracer
 
 
 class HttpClient:
     """A load-balanced HTTP client: ``await client(request) -> Response``."""
 
-    def __init__(self, built: BuiltClient, endpoints: EndpointSet) -> None:
+    def __init__(
+        self,
+        built: BuiltClient,
+        endpoints: EndpointSet,
+        *,
+        pool_config: PoolConfig | None = None,
+        pool_stats: PoolStats | None = None,
+        classifier: ResponseClassifier[Request, Response] = server_errors_as_failures,
+        attempt_timeout: float | None = None,
+    ) -> None:
         self._built = built
         self._service: Service[Request, Response] = built.service
         self.endpoints = endpoints
@@ -77,6 +88,24 @@ class HttpClient:
         self.balancer = built.balancer
         self.retry_stats = built.retry_stats
         self.budget = built.budget
+        # what a caller doing the stack's work itself needs (the mesh's fast lane)
+        self.pool_config = pool_config or PoolConfig()
+        self.pool_stats = pool_stats
+        self.classifier = classifier
+        self.has_attempt_timeout = attempt_timeout is not None
+
+    @property
+    def service(self) -> Service[Request, Response]:
+        """The client's stack (its filters: :func:`roost.rpc.service.filters_of`)."""
+        return self._service
+
+    def endpoint_factory(self, address: str) -> Any:
+        """The top of an endpoint's own stack (failure accrual), ``None`` if unknown."""
+        return self._built.factory.factory_for(address)
+
+    def release(self, lease: Lease) -> None:
+        """End a lease taken from :attr:`balancer` (``acquire()``), as a session's close does."""
+        self._built.factory.release(lease)
 
     def __call__(self, req: Request) -> Coroutine[Any, Any, Response]:
         return self._service(req)
@@ -151,7 +180,14 @@ def client(
     def transport(endpoint: Endpoint) -> HttpEndpointFactory:
         return HttpEndpointFactory(endpoint.address, pool_config, clock=clock, stats=pool_stats)
 
-    return HttpClient(build_client(endpoints, transport, params), endpoints)
+    return HttpClient(
+        build_client(endpoints, transport, params),
+        endpoints,
+        pool_config=pool_config,
+        pool_stats=pool_stats,
+        classifier=classifier,
+        attempt_timeout=attempt_timeout,
+    )
 
 
 async def serve(
@@ -168,9 +204,11 @@ async def serve(
     stats_scope: str = "srv",
     tracer: Tracer | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    protocol: Callable[[Server], asyncio.Protocol] | None = None,
 ) -> Server:
     """Serve ``service`` on ``address`` behind the server stack. ``deadline_admission`` is
-    ``"dark"`` (count expired requests), ``"enforce"`` (reject ≤ 20 % of them) or ``"off"``."""
+    ``"dark"`` (count expired requests), ``"enforce"`` (reject ≤ 20 % of them) or ``"off"``;
+    ``protocol``: as :func:`~roost.rpc.http.server.listen`'s."""
     if deadline_admission not in ("dark", "enforce", "off"):
         raise ValueError(
             f"deadline_admission must be 'dark', 'enforce' or 'off', got {deadline_admission!r}"
@@ -189,4 +227,4 @@ async def serve(
         ]
     )
     stacked: Any = build_server(service, params)
-    return await listen(address, stacked, config=config)
+    return await listen(address, stacked, config=config, protocol=protocol)

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from roost.rpc.checks import check_bool, check_int, check_optional_int, check_seconds
 from roost.rpc.errors import RpcError
@@ -80,7 +82,8 @@ class Server:
     def __init__(self, service: Service[Request, Response], config: ServerConfig) -> None:
         self.service = service
         self.config = config
-        self.connections: set[ServerConnection] = set()
+        self.connections: set[Any] = set()
+        """Open connections: ``ServerConnection``\\ s (or what ``listen(protocol=)`` made)."""
         self.draining = False
         self.accepted = 0
         self.refused = 0
@@ -99,7 +102,7 @@ class Server:
         """``host:port`` as bound (the real port when asked for port 0)."""
         return format_address(*self._sockname)
 
-    def connection_opened(self, conn: ServerConnection) -> bool:
+    def connection_opened(self, conn: Any) -> bool:
         limit = self.config.max_connections
         if self.draining or (limit is not None and len(self.connections) >= limit):
             self.refused += 1
@@ -109,7 +112,7 @@ class Server:
         self._empty.clear()
         return True
 
-    def connection_closed(self, conn: ServerConnection) -> None:
+    def connection_closed(self, conn: Any) -> None:
         self.connections.discard(conn)
         if not self.connections:
             self._empty.set()
@@ -152,14 +155,18 @@ async def listen(
     service: Service[Request, Response],
     *,
     config: ServerConfig | None = None,
+    protocol: Callable[[Server], asyncio.Protocol] | None = None,
 ) -> Server:
-    """Listen on ``address`` (``"127.0.0.1:0"`` picks a free port) and serve ``service``."""
+    """Listen on ``address`` (``"127.0.0.1:0"`` picks a free port) and serve ``service``.
+    ``protocol(server)`` makes each connection's protocol instead of a
+    :class:`~roost.rpc.http.server_conn.ServerConnection` (the mesh's fast lane, which hands
+    a connection it cannot serve to one); it registers with the server as they do."""
     host, port = parse_address(address)
     server = Server(service, config or ServerConfig())
     loop = asyncio.get_running_loop()
     try:
         listener = await loop.create_server(
-            lambda: ServerConnection(server),
+            (lambda: ServerConnection(server)) if protocol is None else (lambda: protocol(server)),
             host,
             port,
             backlog=server.config.backlog,

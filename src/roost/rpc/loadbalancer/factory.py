@@ -101,6 +101,14 @@ class BalancerFactory(Generic[Req, Rep]):
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def factory_for(self, address: str) -> ServiceFactory[Req, Rep] | None:
+        """The factory made for the endpoint at ``address`` (``None``: not one of ours)."""
+        return self._factories.get(address)
+
+    def release(self, lease: Lease) -> None:
+        """End a lease taken from the balancer directly (the mesh's fast lane)."""
+        self._release(lease)
+
     def _release(self, lease: Lease) -> None:
         lease.release()
         node = lease.node

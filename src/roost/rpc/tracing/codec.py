@@ -190,6 +190,17 @@ def inject(headers: Headers, trace: TraceId, *, b3: bool = True, b3_single: bool
     64 bits in hex, as Linkerd) and, unless ``b3=False``, the ``X-B3-*`` headers. A stale
     single ``b3`` header is removed, or replaced when ``b3_single``. Every trace header is
     rewritten in one pass over the headers (this runs on every request)."""
+    out = trace_headers(trace, b3=b3, b3_single=b3_single)
+    if b3:
+        headers.replace_all(_WRITTEN, out)
+    else:  # B3 headers from elsewhere are left alone when we do not write them
+        headers.replace_all(frozenset((CTX_TRACE, REQUEST_ID, B3_SINGLE)), out)
+
+
+def trace_headers(
+    trace: TraceId, *, b3: bool = True, b3_single: bool = False
+) -> list[tuple[str, str]]:
+    """The headers :func:`inject` writes for ``trace``."""
     out = [(CTX_TRACE, to_ctx_header(trace)), (REQUEST_ID, hex64(trace.trace_id))]
     if b3:
         out.append((B3_TRACE_ID, trace_hex(trace)))
@@ -202,10 +213,7 @@ def inject(headers: Headers, trace: TraceId, *, b3: bool = True, b3_single: bool
             out.append((B3_SAMPLED, "1" if trace.sampled else "0"))
     if b3_single:
         out.append((B3_SINGLE, to_b3_single(trace)))
-    if b3:
-        headers.replace_all(_WRITTEN, out)
-    else:  # B3 headers from elsewhere are left alone when we do not write them
-        headers.replace_all(frozenset((CTX_TRACE, REQUEST_ID, B3_SINGLE)), out)
+    return out
 
 
 def extract(headers: Headers) -> TraceId | None:

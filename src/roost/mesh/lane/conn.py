@@ -1,0 +1,298 @@
+"""A router server's connection in the fast lane: :class:`LaneConnection`.
+
+It takes a read that holds exactly one whole, plain request — HTTP/1.1 keep-alive, no body or
+a small ``Content-Length`` one, none of the headers the lane leaves to the full server
+(``Transfer-Encoding``, ``Expect``, ``Upgrade``, ``Connection``, ``Via``, any ``l5d-*`` or
+trace header) — and hands it to the :class:`~roost.mesh.lane.route.Lane`, which proxies it or
+gives it back to be served by the full stack (``call_service`` and ``write_response`` of
+:mod:`roost.rpc.http.server_dispatch`, in a task). Anything else — a request split over two
+reads, pipelined requests, a large or chunked body, bytes httptools cannot parse — hands the
+connection for good to a :class:`~roost.rpc.http.server_conn.ServerConnection`, which gets
+those bytes and everything after: limits, timeouts and odd clients are its business.
+
+While a request is being answered, what the client sends is kept (reading paused) and
+looked at once the answer is out. The connection closes after ``idle_timeout`` without a
+request, and is cut off when the client reads none of an answer for ``write_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from typing import TYPE_CHECKING, cast
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
+
+from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow
+from roost.rpc.http.message import Headers, Request
+from roost.rpc.http.server_conn import ServerConnection
+from roost.rpc.http.server_dispatch import Exchange, call_service, write_response
+
+if TYPE_CHECKING:
+    from roost.mesh.lane.route import Lane
+    from roost.rpc.http.server import Server
+
+log = logging.getLogger(__name__)
+
+# request headers the lane leaves to the full server, by name length first
+_SLOW = frozenset(
+    {
+        b"transfer-encoding",
+        b"expect",
+        b"upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"via",
+        b"dtab-local",
+        b"b3",
+        b"x-b3-traceid",
+        b"x-b3-spanid",
+        b"x-b3-parentspanid",
+        b"x-b3-sampled",
+        b"x-b3-flags",
+    }
+)
+_SLOW_SIZES = frozenset(len(n) for n in _SLOW)
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+
+
+class LaneConnection(asyncio.Protocol):
+    def __init__(self, server: Server, lane: Lane) -> None:
+        self.server = server
+        self.config = server.config
+        self.lane = lane
+        self.transport: asyncio.Transport | None = None
+        self.flow = WriteFlow()
+        self.closed = False
+        self.busy = False
+        self.draining = False
+        self.paused_by: object = None
+        """The exchange whose backend reading is paused while the client catches up."""
+        self._parser = HttpRequestParser(self)
+        self._loop = asyncio.get_running_loop()
+        self._backlog: list[bytes] = []
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._write_timer: asyncio.TimerHandle | None = None
+        self._last = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._slow = False
+        self._complete = 0
+        self._begun = 0
+        self._length = 0
+        self._host: bytes | None = None
+
+    # -- transport events ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)
+        if not self.server.connection_opened(self):
+            self.closed = True
+            transport.abort()
+            return
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self._last = self._loop.time()
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._cancel_timers()
+        self.flow.fail(ConnectionResetError("connection lost"))
+        self.lane.client_gone(self)
+        if self._task is not None:
+            self._task.cancel()
+        self.server.connection_closed(self)
+
+    def eof_received(self) -> bool:
+        return False  # the client went away: close (and cancel what runs for it)
+
+    def pause_writing(self) -> None:
+        self.flow.pause()
+        self.lane.pause_backend(self)
+        timeout = self.config.write_timeout
+        if timeout is not None and self._write_timer is None:
+            self._write_timer = self._loop.call_later(timeout, self.abort)
+
+    def resume_writing(self) -> None:
+        self.flow.resume()
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        self.lane.resume_backend(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.busy:
+            self._backlog.append(data)
+            if self.transport is not None:
+                self.transport.pause_reading()
+            return
+        self._take(data)
+
+    # -- a read ---------------------------------------------------------------------------
+
+    def _take(self, data: bytes) -> None:
+        self._reset()
+        try:
+            self._parser.feed_data(data)
+        except (HttpParserError, HttpParserUpgrade):
+            self._hand_over(data)
+            return
+        if self._complete != 1 or self._begun != 1 or self._slow:
+            self._hand_over(data)
+            return
+        parser = self._parser
+        method = _METHODS.get(parser.get_method())
+        if (
+            method is None
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or self.draining
+        ):
+            self._hand_over(data)
+            return
+        head_end = data.find(b"\r\n\r\n")
+        config = self.config
+        if head_end < 0 or head_end > config.max_header_bytes + config.max_request_line:
+            self._hand_over(data)
+            return
+        self.busy = True
+        self._last = self._loop.time()
+        self.server.requests += 1
+        lane = self.lane
+        if not lane.proxy(self, method, self._url, self._headers, data, head_end, self._host):
+            self._serve_fully(method, data, head_end)
+
+    def _hand_over(self, data: bytes) -> None:
+        """The rest of this connection is a ServerConnection's, from ``data`` on."""
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        self._cancel_timers()
+        self.closed = True  # as far as this protocol goes
+        self.server.connection_closed(self)
+        conn = ServerConnection(self.server)
+        transport.set_protocol(conn)
+        conn.connection_made(transport)
+        transport.resume_reading()
+        if not conn.closed:
+            conn.data_received(data)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def _serve_fully(self, method: str, data: bytes, head_end: int) -> None:
+        """Answer one parsed request through the full server stack (what the lane gives
+        back: no route cached yet, a per-request dtab, an error to explain…)."""
+        headers = Headers.parsed(self._headers)
+        body = data[head_end + 4 :]
+        request = Request(method, self._url.decode("latin-1"), headers, body, "1.1")
+        self._task = self._loop.create_task(self._answer(request), context=contextvars.Context())
+
+    async def _answer(self, request: Request) -> None:
+        exchange = Exchange(request, True)
+        try:
+            rep = await call_service(self.server.service, request)
+            keep = await write_response(self, exchange, rep)  # type: ignore[arg-type]
+        except OSError:
+            keep = False
+        except Exception:
+            log.exception("serving a request failed")
+            keep = False
+        self._task = None
+        self.answered(keep)
+
+    def answered(self, keep: bool) -> None:
+        """The answer to the current request is out; go on with what the client sent."""
+        self.busy = False
+        self._last = self._loop.time()
+        if self.closed:
+            return
+        if not keep or self.draining or self.server.draining:
+            self.finish()
+            return
+        if self._backlog:
+            data = b"".join(self._backlog)
+            self._backlog.clear()
+            if self.transport is not None:
+                self.transport.resume_reading()
+            self._take(data)
+
+    def expecting_done(self) -> bool:
+        return False  # no Expect: 100-continue reaches the lane
+
+    # -- for the server -------------------------------------------------------------------
+
+    def drain(self) -> None:
+        self.draining = True
+        if not self.busy:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def idle(self) -> bool:
+        return not self.busy
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def _arm_idle(self) -> None:
+        timeout = self.config.idle_timeout
+        if timeout is not None:
+            due = self._last + timeout
+            self._idle_timer = self._loop.call_at(due, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        if self.closed:
+            return
+        timeout = self.config.idle_timeout or 0.0
+        if not self.busy and self._loop.time() >= self._last + timeout:
+            self.finish()
+            return
+        self._arm_idle()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._idle_timer, self._write_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._write_timer = None
+
+    # -- parser callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._begun += 1
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name)
+        if size in _SLOW_SIZES or name[:4].lower() == b"l5d-":
+            if name.lower() in _SLOW or name[:4].lower() == b"l5d-":
+                self._slow = True
+        elif size == 4 and name.lower() == b"host":
+            if self._host is not None:
+                self._slow = True  # two Hosts: the full server's to judge
+            self._host = value
+        elif size == 14 and name.lower() == b"content-length":
+            try:
+                self._length = int(value)
+            except ValueError:
+                self._slow = True
+            if self._length > self.config.stream_threshold:
+                self._slow = True
+        self._headers.append((name, value))
+
+    def on_message_complete(self) -> None:
+        self._complete += 1
