@@ -37,7 +37,8 @@ from roost.rpc.tracing import (
     to_b3_single,
     to_ctx_header,
 )
-from roost.rpc.tracing.codec import deserialize, serialize
+from roost.rpc.tracing.codec import deserialize, serialize, trace_block, trace_headers
+from roost.rpc.tracing.ids import DEBUG
 
 SPAN = 0x1122334455667788
 PARENT = 0x99AABBCCDDEEFF00
@@ -478,3 +479,22 @@ async def test_traced_requests_reach_the_collector_as_zipkin_json(collector: Col
     assert client["remoteEndpoint"] == {"serviceName": "users"}
     assert server["localEndpoint"] == {"serviceName": "web"}
     assert server["tags"]["http.method"] == "PUT"
+
+
+@pytest.mark.parametrize(
+    "trace",
+    [
+        TraceId(0x1111, 0x2222, 0x1111, True),
+        TraceId(0x1111, 0x2222, 0x1111, False),
+        TraceId(0xFFFFFFFFFFFFFFFF, 0x2, 0x3, True, 0, 0xABCDEF),  # 128-bit
+        TraceId(0x1111, 0x1111, 0x1111, True),  # a root: no parent header
+        TraceId(0x1111, 0x2222, 0x1111, None),  # undecided
+        TraceId(0x1111, 0x2222, 0x1111, True, DEBUG),
+    ],
+)
+@pytest.mark.parametrize(("b3", "b3_single"), [(True, False), (False, False), (True, True)])
+def test_trace_block_writes_what_trace_headers_does(
+    trace: TraceId, b3: bool, b3_single: bool
+) -> None:
+    expected = "".join(f"{k}: {v}\r\n" for k, v in trace_headers(trace, b3=b3, b3_single=b3_single))
+    assert trace_block(trace, b3=b3, b3_single=b3_single) == expected.encode("latin-1")

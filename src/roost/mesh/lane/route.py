@@ -37,6 +37,7 @@ from roost.naming.bindings import OK
 from roost.rpc.accrual import FailureAccrualFactory
 from roost.rpc.admission.nack import NackAdmissionFilter
 from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass, server_errors_as_failures
+from roost.rpc.context import TraceId
 from roost.rpc.errors import ChannelClosed
 from roost.rpc.http.codec import http_date
 from roost.rpc.http.message import Headers, Request, Response
@@ -45,7 +46,8 @@ from roost.rpc.service import filters_of
 from roost.rpc.stats_filter import StatsFilter
 from roost.rpc.timeouts import TimeoutFilter
 from roost.rpc.tracing import ClientTracingFilter, ServerTracingFilter
-from roost.rpc.tracing.codec import trace_headers
+from roost.rpc.tracing.codec import trace_block
+from roost.rpc.tracing.ids import sample_decision
 
 if TYPE_CHECKING:
     from roost.mesh.lane.conn import LaneConnection
@@ -229,10 +231,15 @@ class Lane:
         cstats.pending += 1
         if isinstance(factory, FailureAccrualFactory):
             factory.begin()
-        server_trace = self.tracer.sample(self.tracer.new_trace())
-        trace = client.tracer.sample(client.tracer.child(server_trace))
-        ids = trace_headers(trace, b3=client.b3, b3_single=client.b3_single)
-        added = "".join([f"{k}: {v}\r\n" for k, v in ids]).encode("latin-1")
+        # the server's span (a new root, sampled at its tracer's rate) and the client's
+        # child of it, as ServerTracingFilter and ClientTracingFilter make them
+        tracer = self.tracer
+        span = tracer.rng.getrandbits(64) or 1
+        high = (tracer.rng.getrandbits(64) or 1) if tracer.trace_id_128 else 0
+        sampled = sample_decision(span, tracer.sample_rate)
+        child = client.tracer.rng.getrandbits(64) or 1
+        trace = TraceId(span, child, span, sampled, 0, high)
+        added = trace_block(trace, b3=client.b3, b3_single=client.b3_single)
         cut = head_end + 2
         flight.out = b"".join((data[:cut], VIA, target.headers, added, data[cut:]))
         self._flights[conn] = flight

@@ -216,6 +216,44 @@ def trace_headers(
     return out
 
 
+def trace_block(trace: TraceId, *, b3: bool = True, b3_single: bool = False) -> bytes:
+    """What :func:`trace_headers` writes, as header lines (``name: value\\r\\n``), formatted
+    in one go for the common span (a child with a sampling decision, not debug): the mesh's
+    fast lane writes it on every request."""
+    sampled = trace.sampled
+    if b3_single or sampled is None or trace.flags & DEBUG or trace.parent_id in (0, trace.span_id):
+        out = trace_headers(trace, b3=b3, b3_single=b3_single)
+        return "".join([f"{k}: {v}\r\n" for k, v in out]).encode("latin-1")
+    flags = (trace.flags & ~SAMPLING_BITS) | (
+        SAMPLING_KNOWN | SAMPLED if sampled else SAMPLING_KNOWN
+    )
+    span, parent, tid, high = trace.span_id, trace.parent_id, trace.trace_id, trace.trace_id_high
+    packed = _QUAD.pack(span & MASK64, parent & MASK64, tid & MASK64, flags & MASK64)
+    if high:
+        packed += struct.pack(">Q", high & MASK64)
+    ctx = base64.b64encode(packed)
+    if not b3:
+        return b"l5d-ctx-trace: %s\r\nl5d-reqid: %016x\r\n" % (ctx, tid & MASK64)
+    trace_text = (
+        b"%016x%016x" % (high & MASK64, tid & MASK64) if high else b"%016x" % (tid & MASK64)
+    )
+    return _BLOCK % (
+        ctx,
+        tid & MASK64,
+        trace_text,
+        span & MASK64,
+        parent & MASK64,
+        b"1" if sampled else b"0",
+    )
+
+
+_QUAD = struct.Struct(">QQQQ")
+_BLOCK = (
+    b"l5d-ctx-trace: %s\r\nl5d-reqid: %016x\r\nX-B3-TraceId: %s\r\nX-B3-SpanId: %016x\r\n"
+    b"X-B3-ParentSpanId: %016x\r\nX-B3-Sampled: %s\r\n"
+)
+
+
 def extract(headers: Headers) -> TraceId | None:
     """The caller's trace: ``l5d-ctx-trace`` first, then ``b3``, then ``X-B3-*``."""
     value = headers.get(CTX_TRACE)
