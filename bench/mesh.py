@@ -11,7 +11,9 @@ full stack: identifier, dtab binding, P2C Peak-EWMA, failure accrual, requeues, 
 * p50/p99 at a constant 1,000 requests/s (an open-loop asyncio generator), and what each
   proxy adds to the direct path;
 * roost mesh's RSS idle and under load, and the time from starting it to the first routed
-  request.
+  request;
+* the same mesh with its fast lane off (``ROOST_MESH_LANE=0``: every request through the full
+  server stack, router and client stack), for comparison.
 
 The backend is pinned to core 0, each proxy to core 1, load generators to core 0 (on two
 cores the generator and backend share one).
@@ -124,10 +126,10 @@ backend be
     return conf
 
 
-def mesh_conf(tmp: Path, port: int, admin: int, upstream: int) -> Path:
+def mesh_conf(tmp: Path, port: int, admin: int, upstream: int, name: str = "mesh.yaml") -> Path:
     (tmp / "disco").mkdir(exist_ok=True)
     (tmp / "disco" / "bench").write_text(f"127.0.0.1 {upstream}\n")
-    conf = tmp / "mesh.yaml"
+    conf = tmp / name
     conf.write_text(
         f"""admin: {{port: {admin}}}
 namers:
@@ -231,6 +233,10 @@ def main() -> None:
             conf = mesh_conf(tmp, port, admin, backend_port)
             targets.append(("roost mesh (1 worker)",
                             [sys.executable, "-m", "roost", "mesh", "--config", str(conf)], port))  # fmt: skip
+            port, admin = free_port(), free_port()
+            full = mesh_conf(tmp, port, admin, backend_port, "mesh-full.yaml")
+            targets.append(("roost mesh, full path only (ROOST_MESH_LANE=0)",
+                            [sys.executable, "-m", "roost", "mesh", "--config", str(full)], port))  # fmt: skip
 
             rps, p50, p99 = wrk(backend_port, args.duration, args.connections)
             r50, r99 = asyncio.run(constant_rate(backend_port, args.rate, args.rate_seconds))
@@ -238,16 +244,20 @@ def main() -> None:
             mesh_stats: dict[str, float] = {}
             for name, cmd, tport in targets:
                 started = time.perf_counter()
-                with process(cmd, {1}) as proc:
+                env = {**os.environ, "ROOST_MESH_LANE": "0" if "LANE=0" in name else "1"}
+                with process(cmd, {1}, env=env) as proc:
                     wait_port(tport, proc)
-                    if name.startswith("roost"):
+                    main = name == "roost mesh (1 worker)"
+                    if main:
                         mesh_stats["first"] = first_routed(tport, started)
                         mesh_stats["idle"] = rss_mb(proc.pid)
+                    elif name.startswith("roost"):
+                        first_routed(tport, started)
                     rps, p50, p99 = wrk(tport, args.duration, args.connections)
-                    if name.startswith("roost"):
+                    if main:
                         mesh_stats["load"] = rss_mb(proc.pid)
                     r50, r99 = asyncio.run(constant_rate(tport, args.rate, args.rate_seconds))
-                    if name.startswith("roost"):
+                    if main:
                         mesh_stats["after"] = rss_mb(proc.pid)
                 rows.append((name, rps, p50, p99, r50, r99))
     base99 = rows[0][5]
@@ -259,6 +269,7 @@ def main() -> None:
         print(f"| {name} | {rps:,.0f} | {p50:.2f} / {p99:.2f} | {r50:.2f} / {r99:.2f} | {added} |")
     nginx_rps = rows[1][1]
     print(f"\nroost mesh / nginx proxy throughput: {rows[3][1] / nginx_rps:.2f}")
+    print(f"roost mesh, full path only / nginx proxy throughput: {rows[4][1] / nginx_rps:.2f}")
     print(f"roost mesh RSS: idle {mesh_stats['idle']:.1f} MB, after wrk {mesh_stats['load']:.1f} "
           f"MB, after the constant-rate run {mesh_stats['after']:.1f} MB")  # fmt: skip
     print(f"roost mesh start to first routed request: {mesh_stats['first']:.2f} s")

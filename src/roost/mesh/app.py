@@ -76,6 +76,7 @@ class Mesh:
         self.watchers: list[NamerdDtabWatcher] = []
         self.flush_interval = flush_interval
         self.fast_lane = fast_lane
+        self._lanes: list[Lane] = []
         self.tracing: MeshTracing | None = None
         self._prometheus = prometheus_pages(config.telemetry)
 
@@ -124,6 +125,7 @@ class Mesh:
         def connection(server: Server) -> asyncio.Protocol:
             if not lanes:
                 lanes.append(Lane(router, server.service))
+                self._lanes.append(lanes[0])
             return LaneConnection(server, lanes[0])
 
         plain = sc.maxConcurrentRequests is None and not sc.clearContext and self.fast_lane
@@ -150,6 +152,9 @@ class Mesh:
         for server in self.servers:
             await server.close(grace=1.0)
         self.servers = []
+        for lane in self._lanes:
+            lane.close()
+        self._lanes = []
         if self.admin is not None:
             await self.admin.close(grace=0.5)
             self.admin = None

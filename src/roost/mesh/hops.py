@@ -9,6 +9,8 @@
 * ``clearContext`` (a server facing untrusted callers): every ``l5d-*`` header is dropped
   from the request, and from the response, and the router's own error answers (those with
   ``l5d-err``) go out with an empty body.
+* Hop-by-hop headers of a backend's answer (``Connection`` and what it names,
+  ``Keep-Alive``…) are dropped: they were about the router's connection to the backend.
 * Classification: the router's per-name service marks each response with
   ``l5d-success-class`` (``1.0`` or ``0.0``, by its ``responseClassifier``); the server's
   stats believe that header (a value above 0 is a success), so ``rt/<router>/server/…`` and
@@ -52,6 +54,21 @@ def append_via(headers: Headers, token: str) -> None:
 def call_depth(headers: Headers) -> int:
     """The hops a request's ``Via`` lists (comma-separated, over all its values)."""
     return sum(value.count(",") + 1 for value in headers.get_all(VIA))
+
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
+)
+
+
+def drop_hop_by_hop(headers: Headers) -> None:
+    """Take a backend's hop-by-hop headers off its answer, and those its ``Connection``
+    names (RFC 9110 §7.6.1): they were about the router's connection to it, not the
+    client's (a backend's ``Connection: close`` must not close the client's connection)."""
+    if "connection" not in headers and not any(k.lower() in HOP_BY_HOP for k, _ in headers):
+        return
+    named = {t.strip().lower() for v in headers.get_all("connection") for t in v.split(",")}
+    headers.replace_all(frozenset(HOP_BY_HOP | named), ())
 
 
 def success_class(result: ResponseClass) -> str | None:

@@ -37,7 +37,7 @@ from roost.mesh.config_parts import (
     StaticId,
 )
 from roost.mesh.dtab_headers import take_linkerd_local_dtab
-from roost.mesh.hops import SUCCESS_CLASS, success_class
+from roost.mesh.hops import SUCCESS_CLASS, drop_hop_by_hop, success_class
 from roost.mesh.identifiers import (
     HeaderPathIdentifier,
     HeaderTokenIdentifier,
@@ -182,6 +182,7 @@ class Router:
         finally:
             _route.reset(token)
         verdict = success_class(classify(found.request, rep))
+        drop_hop_by_hop(rep.headers)
         if verdict is not None:
             rep.headers.set(SUCCESS_CLASS, verdict)
         return rep

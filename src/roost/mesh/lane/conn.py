@@ -158,9 +158,14 @@ class LaneConnection(asyncio.Protocol):
             self._hand_over(data)
             return
         head_end = data.find(b"\r\n\r\n")
+        line_end = data.find(b"\r\n")
         config = self.config
-        if head_end < 0 or head_end > config.max_header_bytes + config.max_request_line:
-            self._hand_over(data)
+        if (
+            head_end < 0
+            or line_end > config.max_request_line
+            or head_end - line_end > config.max_header_bytes
+        ):
+            self._hand_over(data)  # (the full server answers 414 or 431)
             return
         self.busy = True
         self._last = self._loop.time()
@@ -181,6 +186,8 @@ class LaneConnection(asyncio.Protocol):
         transport.set_protocol(conn)
         conn.connection_made(transport)
         transport.resume_reading()
+        if self.flow.paused and not conn.closed:
+            conn.pause_writing()  # the transport will not say so again: the client is slow
         if not conn.closed:
             conn.data_received(data)
 
@@ -257,7 +264,11 @@ class LaneConnection(asyncio.Protocol):
         if self.closed:
             return
         timeout = self.config.idle_timeout or 0.0
-        if not self.busy and self._loop.time() >= self._last + timeout:
+        now = self._loop.time()
+        if self.busy:  # a long answer (a download, a long poll): look again a timeout on
+            self._idle_timer = self._loop.call_at(now + timeout, self._idle_check)
+            return
+        if now >= self._last + timeout:
             self.finish()
             return
         self._arm_idle()

@@ -38,9 +38,10 @@ from roost.rpc.accrual import FailureAccrualFactory
 from roost.rpc.admission.nack import NackAdmissionFilter
 from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass, server_errors_as_failures
 from roost.rpc.context import TraceId
-from roost.rpc.errors import ChannelClosed
+from roost.rpc.errors import RpcError
 from roost.rpc.http.codec import http_date
 from roost.rpc.http.message import Headers, Request, Response
+from roost.rpc.http.nack import nack_error
 from roost.rpc.retries import RequeueFilter, RetryFilter
 from roost.rpc.service import filters_of
 from roost.rpc.stats_filter import StatsFilter
@@ -272,6 +273,8 @@ class Lane:
             return None
         name = self._names.get(dst)
         if name is None or name.service is not named[0]:
+            if len(self._names) >= router.config.bindingCache.paths:
+                self._names.clear()  # bounded as the router's own cache of names
             name = self._names[dst] = _Name(named[0], named[1])
         if name.stats is None or name.retry is None:
             return None
@@ -294,6 +297,8 @@ class Lane:
         http_client = router.clients.get(bound)
         client = self._clients.get(id(http_client))
         if client is None or client.client is not http_client:
+            if len(self._clients) >= router.config.bindingCache.clients:
+                self._forget_clients()
             client = self._clients[id(http_client)] = _Client(http_client)
         dst = route.dst
         lines = [f"l5d-dst-service: {dst.show}\r\n", f"l5d-dst-client: {bound.id.show}\r\n"]
@@ -303,6 +308,24 @@ class Lane:
         target = _Target(http_client, client, router._per_pair(bound.id, dst), headers)
         route.targets[bound.id] = target
         return target
+
+    def _forget_clients(self) -> None:
+        """Drop (and close the pools of) the clients the router no longer has."""
+        live = {id(c) for c, _ in self.router.clients._clients.values()}
+        for key in [k for k in self._clients if k not in live]:
+            for pool in self._clients.pop(key).pools.values():
+                pool.close()
+        self._routes.clear()
+
+    def close(self) -> None:
+        """The server stops: close the lane's idle backend connections."""
+        self.on = False
+        for client in self._clients.values():
+            for pool in client.pools.values():
+                pool.close()
+        self._clients.clear()
+        self._routes.clear()
+        self._names.clear()
 
     def client_gone(self, conn: LaneConnection) -> None:
         flight = self._flights.pop(conn, None)
@@ -401,7 +424,8 @@ class _Flight:
             self._never_sent()
             return
         finally:
-            self.conn._task = None
+            if self.conn._task is asyncio.current_task():  # (not a full-path task since)
+                self.conn._task = None
         if self.over:  # the client left while we connected
             pool.release(up)
             return
@@ -422,12 +446,20 @@ class _Flight:
             return ResponseClass.SUCCESS
 
     def head(self, up: Upstream, status: int, data: bytes) -> None:
+        if status == 503:
+            rep = Response(status, Headers.parsed(list(up.headers)), b"")
+            if nack_error(rep, up.pool.address) is not None:
+                # a NACK: nothing was processed; the full path sends it elsewhere (a requeue)
+                up.abort()
+                self._settle(None, give_back=REQUEUE, nacked=True)
+                return
         verdict = self._classify(up, status)
         retry = self.name.retry
         if verdict.retryable and retry is not None and retry.budget.try_withdraw():
             retry.stats.retries += 1
             up.abort()  # the answer is dropped: the full path sends the request again
-            self._settle(None, give_back=True)
+            self.status = status
+            self._settle(None, give_back=RETRY)
             return
         self.verdict = verdict
         self.status = status
@@ -446,7 +478,7 @@ class _Flight:
         if not up.dated:
             extra += b"Date: " + http_date().encode() + b"\r\n"
         end = data.find(b"\r\n\r\n")
-        if up.version == "1.1" and not up.until_close:
+        if up.version == "1.1" and not up.until_close and not up.flagged:
             if not up.hop:
                 return b"".join((data[: end + 2], extra, data[end + 2 :]))
             if up.hop == _KEEP_ALIVE_ONLY:  # nginx's habit: cut the one line out
@@ -454,8 +486,8 @@ class _Flight:
                 if at >= 0:
                     cut = at + 2 + 24
                     return b"".join((data[: at + 2], data[cut : end + 2], extra, data[end + 2 :]))
-        # rebuilt: no hop-by-hop headers, HTTP/1.1, and the end of a body of unknown length
-        # is the end of the connection
+        # rebuilt: no hop-by-hop headers, HTTP/1.1, our l5d-success-class in place of one
+        # from behind, and the end of a body of unknown length is the end of the connection
         lines = [b"HTTP/1.1 %d %s" % (status, _reason(data))]
         lines += [n + b": " + v for n, v in up.headers if n.lower() not in _DROP]
         if up.until_close:
@@ -475,22 +507,30 @@ class _Flight:
         self._settle(None)
         self.conn.answered(not up.until_close)
 
-    def failed(self, up: Upstream, reason: str) -> None:
+    def failed(self, up: Upstream, error: RpcError) -> None:
         if self.over:
             return
-        error = ChannelClosed(reason, source=up.pool.address)
         if self.rep:  # the answer was under way: the client's is cut off too
             self._settle(error)
             self.conn.abort()
             return
-        self._settle(error)
+        retry = self.name.retry
+        try:
+            verdict = self.name.classifier(self.req, error)
+        except Exception:
+            verdict = ResponseClass.NON_RETRYABLE_FAILURE
+        if verdict.retryable and retry is not None and retry.budget.try_withdraw():
+            retry.stats.retries += 1  # (a GET whose connection died, retryableRead5XX…)
+            self._settle(error, give_back=RETRY)
+            return
         answer = error_response(error)
         answer.headers.add(SUCCESS_CLASS, "0.0")
+        self._settle(error, answer=answer)
         self._write_whole(answer)
 
     def _never_sent(self) -> None:
         """The backend could not be reached: the full path takes the request (a requeue)."""
-        self._settle(ConnectionRefusedError(), give_back=True)
+        self._settle(ConnectionRefusedError(), give_back=REQUEUE)
 
     def client_gone(self) -> None:
         if self.over:
@@ -501,10 +541,19 @@ class _Flight:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
-    def _settle(self, error: BaseException | None, *, give_back: bool = False) -> None:
+    def _settle(
+        self,
+        error: BaseException | None,
+        *,
+        give_back: int = 0,
+        nacked: bool = False,
+        answer: Response | None = None,
+    ) -> None:
         """Record the outcome everywhere the full path would, once (``error``: none when an
-        answer came); ``give_back``: the full path answers (this attempt counts for the
-        endpoint only)."""
+        answer came; ``answer``: the error answer the client gets). ``give_back``: the full
+        path answers — after a ``REQUEUE`` (never processed) the lane's attempt counts for
+        the endpoint only; after a ``RETRY`` it also counts for the client, as the full
+        path's first attempt would."""
         if self.over:
             return
         self.over = True
@@ -512,10 +561,14 @@ class _Flight:
         lane._flights.pop(self.conn, None)
         target.http_client.release(self.lease)
         status = self.status
-        client_ok = error is None and (
-            status < 500
-            if client.client.classifier is server_errors_as_failures
-            else client.client.classifier(self.req, Response(status, Headers(), b"")).is_success
+        client_ok = (
+            error is None
+            and not nacked
+            and (
+                status < 500
+                if client.client.classifier is server_errors_as_failures
+                else client.client.classifier(self.req, Response(status, Headers(), b"")).is_success
+            )
         )
         factory = self.factory
         if isinstance(factory, FailureAccrualFactory):
@@ -525,13 +578,28 @@ class _Flight:
                 factory.observe("success" if client_ok else "failure")
         server, named, pair, cstats = lane.stats, name.stats, target.pair, client.stats
         assert server is not None and named is not None and cstats is not None
+        requeue, nack, retry = client.requeue, client.nack, name.retry
+        ms = (monotonic() - self.started) * 1000.0
         if give_back:
-            for f in (server, named, pair, cstats):
-                f.drop()
+            server.drop()
+            named.drop()
+            if give_back == RETRY:  # the client and the pair saw a failed attempt
+                if error is None:
+                    cstats.leave(client_ok, ms)
+                    pair.leave(False, ms)
+                else:
+                    cstats.end(self.req, error, self.started)
+                    pair.end(self.req, error, self.started)
+                if requeue is not None:
+                    requeue.stats.requeued(0)
+            else:
+                cstats.drop()
+                pair.drop()
+            if nack is not None:
+                nack.observe(not nacked)
             data = self.data
             self.conn._serve_fully(self.method, data, data.find(b"\r\n\r\n"))
             return
-        ms = (monotonic() - self.started) * 1000.0
         if error is None:
             ok = self.verdict.is_success
             cstats.leave(client_ok, ms)
@@ -543,16 +611,16 @@ class _Flight:
                 f.drop()  # the caller gave up: ignorable, as the full path counts it
         else:
             req = self.req
-            for f in (cstats, pair, named, server):
-                f.end(req, error, monotonic() - ms / 1000.0)
-        requeue = client.requeue
+            for f in (cstats, pair, named):
+                f.end(req, error, self.started)
+            # the server saw the router's error answer, not the exception
+            server.end(req, answer if answer is not None else _cut_off(error), self.started)
         if requeue is not None:
             if client_ok:
                 requeue.budget.deposit()
             requeue.stats.requeued(0)
-        if client.nack is not None and not isinstance(error, asyncio.CancelledError):
-            client.nack.observe(True)
-        retry = name.retry
+        if nack is not None and not isinstance(error, asyncio.CancelledError):
+            nack.observe(True)
         if retry is not None:  # (deposited here, not before: a request given back to
             retry.budget.deposit()  # the full path deposits there, once)
             retry.stats.retried(0)
@@ -570,13 +638,32 @@ class _Flight:
         self.conn.answered(True)
 
 
+REQUEUE, RETRY = 1, 2
+"""Why a request goes back to the full path: never processed; or to be sent again."""
+
+
+def _cut_off(error: BaseException) -> Response:
+    """What the server's stats see for an answer cut off mid-way: a failure."""
+    rep = error_response(error)
+    rep.headers.add(SUCCESS_CLASS, "0.0")
+    return rep
+
+
 _KEEP_ALIVE_ONLY = 2
 """``Upstream.hop`` when its only hop-by-hop header is ``Connection: keep-alive``."""
 _MARKS = {m: f"{SUCCESS_CLASS}: {m}\r\n".encode() for m in ("1.0", "0.0")}
 _LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
 _DROP = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"}
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"l5d-success-class",
+    }
 )
 
 

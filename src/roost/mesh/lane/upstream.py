@@ -5,7 +5,8 @@ the idle connections to one endpoint.
 No coroutine, future or ``Request`` object per exchange: the lane's :class:`Exchange`
 protocol gets ``head`` once the status line and headers are parsed (with the raw bytes read
 so far), ``body`` for each later chunk, ``done`` when the response is complete and ``failed``
-when the connection dies first (``started``: whether any response byte was forwarded).
+when the connection dies first. Interim (1xx) answers are skipped, as the full client does;
+bytes after a response (a server answering what was not asked) end the connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
+from roost.rpc.errors import ChannelClosed, ProtocolError, RpcError
 from roost.rpc.http.pool_stats import PoolStats
 
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
@@ -31,7 +33,7 @@ class Exchange(Protocol):
 
     def done(self, up: Upstream) -> None: ...
 
-    def failed(self, up: Upstream, reason: str) -> None: ...
+    def failed(self, up: Upstream, error: RpcError) -> None: ...
 
 
 class Upstream(asyncio.Protocol):
@@ -55,6 +57,11 @@ class Upstream(asyncio.Protocol):
         self.version = "1.1"
         self.status = 0
         self._finished = False
+        self._extra = False
+        self._interims = 0
+        self._head_len = 0
+        self._have = 0
+        self._length: int | None = None
         self.framed = False
         """The response has a ``Content-Length`` or ``Transfer-Encoding``."""
         self.flagged = False
@@ -64,14 +71,19 @@ class Upstream(asyncio.Protocol):
 
     def send(self, data: bytes, exchange: Exchange) -> None:
         self._exchange = exchange
-        self._headed = False
+        self._headed = self._finished = self._extra = False
         self._buffer = b""
+        self._interims = 0
+        self._reset_head()
+        assert self.transport is not None
+        self.transport.resume_reading()  # (a pooled connection is never left paused; belt)
+        self.transport.write(data)
+
+    def _reset_head(self) -> None:
         self.headers = []
         self.hop = 0
         self.dated = self.until_close = self.framed = self.flagged = False
-        self._sent = True
-        assert self.transport is not None
-        self.transport.write(data)
+        self._length = None
 
     def pause(self) -> None:
         if self.transport is not None:
@@ -100,17 +112,31 @@ class Upstream(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade) as exc:
-            self._fail(f"malformed response: {exc}")
+            self._fail(ProtocolError(f"malformed response: {exc}", source=self.pool.address))
             return
         if was_headed:
-            exchange.body(data)
+            chunk = data
         elif self._headed:
-            head, self._buffer = self._buffer + data, b""
-            exchange.head(self, self.status, head)
+            chunk, self._buffer = self._buffer + data, b""
+            for _ in range(self._interims):  # 1xx answers are not relayed (nor were asked)
+                chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :]
+            self._head_len = chunk.find(b"\r\n\r\n") + 4
+            self._have = 0
         else:
             self._buffer += data  # the head is not complete yet
-        if self._finished:
-            self._finished = False
+            return
+        if self._extra:  # bytes after the response: relay the response alone, then drop
+            if self._length is None:
+                error = ProtocolError("the server sent more than its response")
+                self._fail(error)
+                return
+            chunk = chunk[: self._head_len + self._length - self._have]
+        self._have += len(chunk)
+        if was_headed:
+            exchange.body(chunk)
+        else:
+            exchange.head(self, self.status, chunk)
+        if self._finished and self._exchange is exchange:
             self._complete()
 
     def eof_received(self) -> bool:
@@ -128,27 +154,36 @@ class Upstream(asyncio.Protocol):
         if self._headed and self.until_close:
             self._complete()  # the server's close ends this body
             return
-        self._fail("the connection closed before the response ended")
+        address = self.pool.address
+        self._fail(ChannelClosed("connection closed by the server", source=address))
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, error: RpcError) -> None:
         exchange, self._exchange = self._exchange, None
         if self.transport is not None:
             self.transport.abort()
         if exchange is not None:
-            exchange.failed(self, reason)
+            exchange.failed(self, error)
 
     def _complete(self) -> None:
         exchange, self._exchange = self._exchange, None
         if exchange is None:
             return
-        keep = self.keep and not self.until_close
+        keep = self.keep and not self.until_close and not self._extra
         exchange.done(self)
+        transport = self.transport
+        if transport is None:
+            return
         if keep:
+            transport.resume_reading()  # the client may have paused it on the last chunk
             self.pool.release(self)
-        elif self.transport is not None:
-            self.transport.close()
+        else:
+            transport.close()
 
     # -- parser callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._finished:
+            self._extra = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name)
@@ -160,7 +195,10 @@ class Upstream(asyncio.Protocol):
                 self.hop = 2 if keep_alive and not self.hop else 1
             elif lname == b"date":
                 self.dated = True
-            elif lname == b"content-length" or lname == b"transfer-encoding":
+            elif lname == b"content-length":
+                self.framed = True
+                self._length = int(value) if value.isdigit() else None
+            elif lname == b"transfer-encoding":
                 self.framed = True
             elif lname[:4] == b"l5d-":
                 self.flagged = True
@@ -169,8 +207,10 @@ class Upstream(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
-        if status < 200:
-            raise HttpParserError("an interim (1xx) response")
+        if status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
+            self._interims += 1
+            self._reset_head()
+            return
         self.keep = parser.should_keep_alive()
         self.version = parser.get_http_version()
         self.until_close = not (self.framed or status in (204, 304))
@@ -178,7 +218,8 @@ class Upstream(asyncio.Protocol):
         self._headed = True
 
     def on_message_complete(self) -> None:
-        self._finished = True
+        if self._headed:  # (not an interim answer's end)
+            self._finished = True
 
 
 class UpstreamPool:
@@ -203,6 +244,8 @@ class UpstreamPool:
         self.connections = 0
         self.pool_size = 0
         self.pool_waiters = 0
+        self.closed = False
+        self._reaper: asyncio.TimerHandle | None = None
         self._stats = stats
         if stats is not None:
             stats.pools.add(self)  # type: ignore[arg-type]
@@ -223,7 +266,30 @@ class UpstreamPool:
         return None
 
     def release(self, up: Upstream) -> None:
+        if self.closed:
+            if up.transport is not None:
+                up.transport.close()
+            return
         self._idle.append((up, time.monotonic()))
+        if self._reaper is None:
+            loop = asyncio.get_running_loop()
+            self._reaper = loop.call_later(self.idle_ttl, self._reap)
+
+    def _reap(self) -> None:
+        """Close the connections idle for ``idle_ttl`` (the oldest are at the bottom)."""
+        self._reaper = None
+        now = time.monotonic()
+        keep = []
+        for up, since in self._idle:
+            if now - since >= self.idle_ttl:
+                if up.transport is not None:
+                    up.transport.close()
+            else:
+                keep.append((up, since))
+        self._idle = keep
+        if keep:
+            delay = keep[0][1] + self.idle_ttl - now
+            self._reaper = asyncio.get_running_loop().call_later(max(delay, 0.0), self._reap)
 
     def forget(self, up: Upstream) -> None:
         self.connections -= 1
@@ -248,6 +314,11 @@ class UpstreamPool:
         return up
 
     def close(self) -> None:
+        """Close the idle connections (those in use close when their exchange ends)."""
+        self.closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         if self._stats is not None:
             self._stats.pools.discard(self)
         idle, self._idle = self._idle, []
