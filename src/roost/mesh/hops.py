@@ -56,9 +56,7 @@ def call_depth(headers: Headers) -> int:
     return sum(value.count(",") + 1 for value in headers.get_all(VIA))
 
 
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
-)
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"})
 
 
 def drop_hop_by_hop(headers: Headers) -> None:
