@@ -36,7 +36,9 @@ def mesh_command(
     worker: Annotated[int, typer.Option(hidden=True)] = 0,
     log_level: LogLevel = "warning",
 ) -> None:
-    """Run the routers, namers and admin server of a Linkerd-style configuration."""
+    """Run the routers, namers and admin server of a Linkerd-style configuration.
+
+    Plain requests take the fast lane; ROOST_MESH_LANE=0 turns it off (docs/mesh.md)."""
     from roost.mesh.config import ConfigError, load_config
 
     if not 1 <= workers <= 64:
