@@ -1,13 +1,17 @@
 """The mesh's fast lane (roost.mesh.lane) on loopback: it answers as the full path does
 (statuses, bodies, forwarded headers, metrics), serves plain requests itself, hands odd
-connections to a ServerConnection, relays what backends do, and keeps its books when a
-client leaves, a name retries or the mesh drains. A raw backend and raw client sockets."""
+connections to a ServerConnection, relays what backends do (and no more: not bytes after an
+answer, 1xx answers, hop-by-hop headers or a backend's l5d-success-class), keeps the full
+server's limits, requeues NACKs, and keeps its books when a client leaves, a name retries or
+the mesh drains. A raw backend and raw client sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import socket
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +19,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 import pytest
-from httptools import HttpResponseParser
+from httptools import HttpParserError, HttpResponseParser
 
 from roost.mesh.app import Mesh
 from roost.mesh.config import load_config
@@ -30,12 +34,27 @@ BIG = bytes(range(256)) * 4096  # 1 MiB
 HUGE = bytes(range(251)) * 20_900  # ~5 MB, a length prime to the chunk size
 CHUNKS = [b"alpha", b"-" * 3000, b"omega"]
 RETRYABLE = "  service: {responseClassifier: {kind: io.l5d.http.retryableRead5XX}}\n"
+HI = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+EVIL = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"
+ODD = {  # path: what the backend writes, and what it writes 50 ms later
+    "/evil": (HI + EVIL, b""),  # a second answer, in the same write
+    "/evil-later": (HI, EVIL),  # a second answer, on a connection with nothing asked
+    "/evil-chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+                      + EVIL, b""),
+    "/junk": (HI + b"junk\r\n\r\n", b""),  # not even an answer
+    "/early-hints": (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + HI, b""),
+    "/continue": (b"HTTP/1.1 100 Continue\r\n\r\n", HI),
+    "/marked": (b"HTTP/1.1 200 OK\r\nl5d-success-class: 0.0\r\nContent-Length: 2\r\n\r\nhi", b""),
+    "/close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", b""),
+}  # fmt: skip
 
 
 class Backend:
     """A raw HTTP/1.1 backend; the path says what it does (see ``_answer``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, nacking: bool = False) -> None:
+        self.nacking = nacking
+        """``/nack`` is refused with a NACK (503 ``finagle-http-nack``), else answered."""
         self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
         self.calls: Counter[str] = Counter()
         self.accepted = self.open = 0
@@ -85,12 +104,20 @@ class Backend:
 
     async def _answer(self, method: str, path: str, got: bytes, w: asyncio.StreamWriter) -> bool:
         """Answer a request; ``False``: close the connection."""
-        if path == "/hang-up":
+        if path == "/hang-up" or (path == "/every-other" and self.calls[path] % 2):
             return False
-        if path == "/close":
-            w.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+        if path in ODD:  # an answer with something more (or less) to it, body "hi"/"ok"
+            before, after = ODD[path]
+            w.write(before)
             await w.drain()
-            return False
+            if after:
+                await asyncio.sleep(0.05)
+                w.write(after)
+            return path != "/close"
+        if path == "/nack" and self.nacking:
+            w.write(b"HTTP/1.1 503 Service Unavailable\r\nfinagle-http-nack: 1\r\n"
+                    b"Content-Length: 4\r\n\r\nnack")  # fmt: skip
+            return True
         if path in ("/chunked", "/huge"):  # in pieces, with pauses
             chunked = path == "/chunked"
             framing = (
@@ -104,8 +131,8 @@ class Backend:
                 await asyncio.sleep(0.01 if chunked else 0.002)
             w.write(b"0\r\n\r\n" if chunked else b"")
             return True
-        if path == "/slow":
-            await asyncio.sleep(0.5)
+        if path.startswith("/slow"):  # /slow?s=1.5: seconds
+            await asyncio.sleep(float(path.partition("=")[2] or 0.5))
         failing = path == "/fail" or (path == "/flaky" and self.calls[path] == 1)
         body = BIG if path == "/big" else f"{method} {path} ".encode() + got
         status = b"500 Internal Server Error" if failing else b"200 OK"
@@ -147,6 +174,7 @@ class Client:
         self.done: list[Reply] = []
         self.interim: list[Reply] = []
         self.cur = Reply()
+        self.raw = bytearray()
 
     @classmethod
     async def open(cls, address: str) -> Client:
@@ -160,11 +188,16 @@ class Client:
             await self.writer.drain()
 
     async def read(self, n: int = 1, *, slowly: float = 0.0) -> list[Reply]:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(8):
             while len(self.done) < n:
                 data = await self.reader.read(16 * 1024)
                 assert data, f"closed after {len(self.done)} of {n} answers"
-                self.parser.feed_data(data)
+                self.raw += data
+                try:
+                    self.parser.feed_data(data)
+                except HttpParserError as exc:
+                    at = len(self.raw) - len(data)  # where this read began
+                    raise AssertionError(f"{exc}: {bytes(self.raw[at - 30 : at + 30])!r}") from exc
                 await asyncio.sleep(slowly)
         got, self.done = self.done[:n], self.done[n:]
         return got
@@ -211,11 +244,15 @@ class Meshes:
         self.tmp = tmp
         self.started: list[Mesh] = []
 
-    async def start(self, target: str, *, lane: bool = True, extra: str = "") -> Mesh:
-        host, port = target.rsplit(":", 1)
+    async def start(
+        self, target: str, *, lane: bool = True, extra: str = "", namers: str = ""
+    ) -> Mesh:
+        """``target``: ``host:port``, or a dtab path (``/#/io.l5d.fs`` with ``namers``)."""
+        host, _, port = target.rpartition(":")
+        leaf = target if target.startswith("/") else f"/$/inet/{host}/{port}"
         yaml = (
-            "admin: {port: 0}\nrouters:\n- protocol: http\n  label: r\n"
-            f"  dtab: /svc => /$/inet/{host}/{port}\n  servers: [{{port: 0}}]\n{extra}"
+            f"admin: {{port: 0}}\n{namers}routers:\n- protocol: http\n  label: r\n"
+            f"  dtab: /svc => {leaf}\n  servers: [{{port: 0}}]\n{extra}"
         )
         config = load_config(yaml)
         m = Mesh(config, base_dir=self.tmp, registry=MetricsRegistry(), fast_lane=lane)
@@ -306,6 +343,9 @@ async def run(
         pytest.param("", False, [req(), req("/hang-up"), req()], [200, 502, 200], id="hang-up"),
         pytest.param("", False, [req(), req("/close"), req()], [200] * 3, id="connection-close"),
         pytest.param(RETRYABLE, False, [req(), req("/flaky"), req()], [200] * 3, id="retried-500"),
+        pytest.param(
+            RETRYABLE, False, [req()] + [req("/every-other")] * 6, [200] * 7, id="retried-lost-GETs"
+        ),
         pytest.param("", True, [req(), req(), req()], [502] * 3, id="backend-not-listening"),
     ],
 )
@@ -509,3 +549,118 @@ async def test_stop_closes_the_connections_to_backends(
         return backend.open
 
     assert await settled(still_open) == 0, "backend connections left open after Mesh.stop()"
+
+
+@pytest.mark.parametrize("lane", [True, False])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/evil", b"hi", id="a-second-answer-in-the-same-write"),
+        pytest.param("/evil-later", b"hi", id="a-second-answer-later"),
+        pytest.param("/evil-chunked", b"hi", id="a-second-answer-after-a-chunked-one"),
+        pytest.param("/junk", b"hi", id="junk-after-the-answer"),
+        pytest.param("/early-hints", b"hi", id="103-early-hints"),
+        pytest.param("/continue", b"hi", id="100-continue-apart"),
+        pytest.param("/marked", b"hi", id="its-own-l5d-success-class"),
+        pytest.param("/close", b"ok", id="connection-close"),
+    ],
+)
+async def test_the_client_gets_the_answer_alone_and_keeps_its_connection(
+    meshes: Meshes, backend: Backend, lane: bool, path: str, body: bytes
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    c = await warm(m)
+    await c.send(req(path))
+    (r,) = await c.read()
+    assert (r.status, bytes(r.body)) == (200, body)
+    assert c.interim == []  # 1xx answers are the mesh's business, not relayed
+    marks = [v for k, v in r.headers if k.lower() == "l5d-success-class"]
+    assert marks == ["1.0"]  # the router's verdict, alone
+    assert r.get("connection") is None  # hop-by-hop: not for the client
+    await asyncio.sleep(0.15)  # (what comes after the answer has come)
+    for i in range(3):  # the same client connection, and nothing of the extra answer
+        await c.send(req(f"/after{i}"))
+        (r,) = await c.read()
+        assert (r.status, bytes(r.body)) == (200, f"GET /after{i} ".encode())
+    assert kinds(m) == {LaneConnection if lane else ServerConnection}
+    c.close()
+
+
+def sized(line: int = 0, head: int = 0) -> bytes:
+    """A GET whose request line is ``line`` bytes, its header section ``head`` (as the
+    limits count them: name, value and 4 bytes a header)."""
+    path = "/" + "a" * (line - 14) if line else "/"
+    pad = [f"x-pad: {'p' * (head - 20)}"] if head else []
+    return req(path, "GET", b"", *pad)
+
+
+@pytest.mark.parametrize("lane", [True, False])
+@pytest.mark.parametrize(
+    ("request_", "status"),
+    [
+        pytest.param(sized(line=4096), 200, id="line-at-the-limit"),
+        pytest.param(sized(line=4097), 414, id="line-one-over"),
+        pytest.param(sized(line=6000), 414, id="a-6000-byte-url"),
+        pytest.param(sized(head=8192), 200, id="headers-at-the-limit"),
+        pytest.param(sized(head=8193), 431, id="headers-one-over"),
+        pytest.param(sized(head=10_000), 431, id="10-KB-of-headers"),
+        pytest.param(sized(line=4000, head=8000), 200, id="both-near-their-limits"),
+    ],
+)
+async def test_the_request_line_and_header_limits_are_the_full_servers(
+    meshes: Meshes, backend: Backend, lane: bool, request_: bytes, status: int
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    for c in (await warm(m), await Client.open(m.servers[0].address)):  # a route, and none
+        await c.send(request_)
+        assert (await c.read())[0].status == status
+        c.close()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_a_nack_is_requeued_to_the_other_endpoint(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    nacker = Backend(nacking=True)
+    nacker.server = await asyncio.start_server(nacker._conn, "127.0.0.1", 0)
+    try:
+        disco = meshes.tmp / "disco"
+        disco.mkdir(exist_ok=True)
+        lines = (f"{b.address.replace(':', ' ')}\n" for b in (backend, nacker))
+        (disco / "web").write_text("".join(lines))
+        m = await meshes.start(
+            "/#/io.l5d.fs", lane=lane, namers="namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        )
+        c = await warm(m)
+        statuses = []
+        for _ in range(40):
+            await c.send(req("/nack"))
+            statuses.append((await c.read())[0].status)
+        assert statuses == [200] * 40
+        assert nacker.calls["/nack"] > 0  # (the NACKing endpoint was tried)
+        got = await metrics(m)
+        requeues = got["rt/r/client/#/io.l5d.fs/web/retries/requeues"]
+        assert requeues > 0
+        assert requeues == nacker.calls["/nack"]  # each NACK, one requeue (as the full path)
+        assert kinds(m) == {LaneConnection if lane else ServerConnection}
+        c.close()
+    finally:
+        await nacker.aclose()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_the_idle_timer_rests_while_a_long_answer_is_in_flight(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    server = m.servers[0]
+    server.config = dataclasses.replace(server.config, idle_timeout=0.1)  # new connections'
+    c = await warm(m)
+    cpu = time.process_time()
+    await c.send(req("/slow?s=1.5"))  # 15 idle timeouts long
+    (r,) = await c.read()
+    cpu = time.process_time() - cpu
+    assert (r.status, bytes(r.body)) == (200, b"GET /slow?s=1.5 ")
+    assert cpu < 0.5, f"{cpu:.2f} s of CPU while waiting 1.5 s for an answer"
+    assert await c.closed()  # and then the idle timeout does close the connection
+    c.close()

@@ -39,7 +39,7 @@ from roost.rpc.admission.nack import NackAdmissionFilter
 from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass, server_errors_as_failures
 from roost.rpc.context import TraceId
 from roost.rpc.errors import RpcError
-from roost.rpc.http.codec import http_date
+from roost.rpc.http.codec import http_date, response_head
 from roost.rpc.http.message import Headers, Request, Response
 from roost.rpc.http.nack import nack_error
 from roost.rpc.retries import RequeueFilter, RetryFilter
@@ -583,6 +583,9 @@ class _Flight:
         if give_back:
             server.drop()
             named.drop()
+            if give_back == REQUEUE and requeue is not None:  # as the requeue filter counts
+                requeue.stats.requeues += 1
+                requeue.budget.try_withdraw()
             if give_back == RETRY:  # the client and the pair saw a failed attempt
                 if error is None:
                     cstats.leave(client_ok, ms)
@@ -630,11 +633,8 @@ class _Flight:
         if transport is None or self.conn.closed:
             return
         body = rep.body if isinstance(rep.body, bytes) else b""
-        lines = [b"HTTP/1.1 %d %s" % (rep.status, rep.reason.encode("latin-1"))]
-        lines += [f"{k}: {v}".encode("latin-1") for k, v in rep.headers]
-        lines.append(b"Content-Length: %d" % len(body))
-        lines.append(b"Date: " + http_date().encode())
-        transport.write(b"\r\n".join(lines) + b"\r\n" + VIA + b"\r\n" + body)
+        extra = [("Content-Length", str(len(body))), ("Date", http_date()), ("Via", "1.1 linkerd")]
+        transport.write(response_head(rep.status, rep.reason, rep.headers, extra) + body)
         self.conn.answered(True)
 
 

@@ -112,8 +112,11 @@ class Upstream(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade) as exc:
-            self._fail(ProtocolError(f"malformed response: {exc}", source=self.pool.address))
-            return
+            if not self._finished:
+                error = ProtocolError(f"malformed response: {exc}", source=self.pool.address)
+                self._fail(error)
+                return
+            self._extra = True  # junk after a whole answer: relay the answer, then drop
         if was_headed:
             chunk = data
         elif self._headed:
@@ -126,11 +129,11 @@ class Upstream(asyncio.Protocol):
             self._buffer += data  # the head is not complete yet
             return
         if self._extra:  # bytes after the response: relay the response alone, then drop
-            if self._length is None:
-                error = ProtocolError("the server sent more than its response")
-                self._fail(error)
+            end = self._message_end(chunk, was_headed)
+            if end is None:
+                self._fail(ProtocolError("the server sent more than its response"))
                 return
-            chunk = chunk[: self._head_len + self._length - self._have]
+            chunk = chunk[:end]
         self._have += len(chunk)
         if was_headed:
             exchange.body(chunk)
@@ -138,6 +141,27 @@ class Upstream(asyncio.Protocol):
             exchange.head(self, self.status, chunk)
         if self._finished and self._exchange is exchange:
             self._complete()
+
+    def _message_end(self, chunk: bytes, was_headed: bool) -> int | None:
+        """Where the answer ends in ``chunk`` when more follows it: by its length, or, for
+        a chunked answer wholly in this read, by parsing ever shorter prefixes afresh."""
+        if self._length is not None:
+            return self._head_len + self._length - self._have
+        if was_headed:
+            return None  # a chunked body begun in an earlier read: no way to tell
+        lo, hi = self._head_len, len(chunk)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            probe = _Probe()
+            try:
+                HttpResponseParser(probe).feed_data(chunk[:mid])
+            except (HttpParserError, HttpParserUpgrade):
+                pass
+            if probe.complete:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def eof_received(self) -> bool:
         self._lost()
@@ -186,6 +210,8 @@ class Upstream(asyncio.Protocol):
             self._extra = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._finished:
+            return  # a message after the answer: not ours
         size = len(name)
         if size in _WATCHED_SIZES:
             lname = name.lower()
@@ -205,6 +231,8 @@ class Upstream(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._finished:
+            return
         parser = self._parser
         status = parser.get_status_code()
         if status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
@@ -220,6 +248,16 @@ class Upstream(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._headed:  # (not an interim answer's end)
             self._finished = True
+
+
+class _Probe:
+    """Parser callbacks that only note the end of a message."""
+
+    def __init__(self) -> None:
+        self.complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
 
 
 class UpstreamPool:
