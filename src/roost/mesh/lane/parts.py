@@ -1,0 +1,107 @@
+"""What the fast lane keeps of the router's objects: a logical name's stack (:class:`Name`),
+a client's (:class:`Client`), a bound name's client and headers (:class:`Target`) and a
+destination as resolved (:class:`Route`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from roost.mesh.lane.upstream import UpstreamPool
+from roost.rpc.admission.nack import NackAdmissionFilter
+from roost.rpc.retries import RequeueFilter, RetryFilter
+from roost.rpc.service import filters_of
+from roost.rpc.stats_filter import StatsFilter
+from roost.rpc.timeouts import TimeoutFilter
+from roost.rpc.tracing import ClientTracingFilter
+
+if TYPE_CHECKING:
+    from roost.naming import Path
+    from roost.rpc.http import HttpClient
+
+VIA = b"Via: 1.1 linkerd\r\n"
+
+
+class Name:
+    """What the lane needs of a logical name's service stack."""
+
+    __slots__ = ("classifier", "retry", "service", "stats")
+
+    def __init__(self, service: Any, classifier: Any) -> None:
+        self.service = service
+        self.classifier = classifier
+        found = {type(f): f for f in filters_of(service)}
+        self.stats: StatsFilter[Any, Any] | None = found.get(StatsFilter)
+        self.retry: RetryFilter[Any, Any] | None = found.get(RetryFilter)
+        if any(isinstance(f, TimeoutFilter) for f in found.values()):
+            self.stats = None  # a total timeout: the full path keeps the time
+
+
+class Client:
+    """What the lane needs of a router client: its stack's filters, budget and pools."""
+
+    __slots__ = ("b3", "b3_single", "client", "nack", "pools", "requeue", "stats", "tracer")
+
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
+        found = {type(f): f for f in filters_of(client.service)}
+        self.stats: StatsFilter[Any, Any] | None = found.get(StatsFilter)
+        self.requeue: RequeueFilter[Any, Any] | None = found.get(RequeueFilter)
+        self.nack: NackAdmissionFilter[Any, Any] | None = found.get(NackAdmissionFilter)
+        tracing = found.get(ClientTracingFilter)
+        self.tracer = tracing.tracer if tracing is not None else None
+        self.b3 = tracing.b3 if tracing is not None else True
+        self.b3_single = tracing.b3_single if tracing is not None else False
+        if (
+            found.get(RetryFilter) is not None
+            or any(isinstance(f, TimeoutFilter) for f in found.values())
+            or client.has_attempt_timeout
+            or self.tracer is None
+            or self.tracer.sink is not None
+            or self.stats is None
+            or self.requeue is None
+        ):
+            self.stats = None  # not for the lane
+        self.pools: dict[str, UpstreamPool] = {}
+
+    def pool(self, address: str) -> UpstreamPool:
+        pool = self.pools.get(address)
+        if pool is None:
+            config = self.client.pool_config
+            pool = self.pools[address] = UpstreamPool(
+                address,
+                idle_ttl=config.idle_ttl or 30.0,
+                connect_timeout=config.connect_timeout or 1.0,
+                stats=self.client.pool_stats,
+            )
+        return pool
+
+
+class Target:
+    """One bound name of a route: its client and what the lane writes for it."""
+
+    __slots__ = ("client", "headers", "http_client", "pair")
+
+    def __init__(self, http_client: HttpClient, client: Client, pair: Any, headers: bytes):
+        self.http_client = http_client
+        self.client = client
+        self.pair = pair
+        self.headers = headers
+
+
+class Route:
+    """A destination as the router resolved it, reused for a second (then resolved again
+    through the router's caches, which keeps their entries alive and picks up changes)."""
+
+    __slots__ = ("base", "binding", "checked", "dst", "name", "splitter", "targets", "tree")
+
+    def __init__(
+        self, base: Any, dst: Path, name: Name, binding: Any, tree: Any, splitter: Any, now: float
+    ) -> None:
+        self.base = base
+        self.dst = dst
+        self.name = name
+        self.binding = binding
+        self.tree = tree
+        self.splitter = splitter
+        self.checked = now
+        self.targets: dict[Path, Target] = {}
