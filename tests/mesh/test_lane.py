@@ -664,3 +664,19 @@ async def test_the_idle_timer_rests_while_a_long_answer_is_in_flight(
     assert cpu < 0.5, f"{cpu:.2f} s of CPU while waiting 1.5 s for an answer"
     assert await c.closed()  # and then the idle timeout does close the connection
     c.close()
+
+
+async def test_a_client_with_a_pool_size_limit_is_left_to_the_full_path(
+    backend: Backend, meshes: Meshes
+) -> None:
+    pool = "  client: {hostConnectionPool: {maxSize: 1}}\n"
+    m = await meshes.start(backend.address, extra=pool)
+    clients = [await warm(m) for _ in range(4)]
+    backend.reset()
+    for c in clients:
+        await c.send(req("/"))
+    for c in clients:
+        assert (await c.read())[0].status == 200
+    assert backend.accepted <= 1  # the full path's one pooled connection: none of the lane's
+    for c in clients:
+        c.close()

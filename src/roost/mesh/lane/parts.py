@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.mesh.lane.upstream import UpstreamPool
 from roost.rpc.admission.nack import NackAdmissionFilter
+from roost.rpc.http.pool import PoolConfig
 from roost.rpc.retries import RequeueFilter, RetryFilter
 from roost.rpc.service import filters_of
 from roost.rpc.stats_filter import StatsFilter
@@ -59,8 +60,9 @@ class Client:
             or self.tracer.sink is not None
             or self.stats is None
             or self.requeue is None
+            or client.pool_config.high != PoolConfig().high  # a hostConnectionPool maxSize
         ):
-            self.stats = None  # not for the lane
+            self.stats = None  # not for the lane: its connections are not the pool's
         self.pools: dict[str, UpstreamPool] = {}
 
     def pool(self, address: str) -> UpstreamPool:
