@@ -157,6 +157,9 @@ class LaneConnection(asyncio.Protocol):
         ):
             self._hand_over(data)
             return
+        if data[:2] == b"\r\n":  # blank lines before the request: the full server skips them
+            self._hand_over(data)
+            return
         head_end = data.find(b"\r\n\r\n")
         line_end = data.find(b"\r\n")
         config = self.config

@@ -149,18 +149,24 @@ class Flight:
         transport = self.conn.transport
         if transport is None or self.conn.closed:
             return
-        transport.write(self._head(up, status, data, success_class(verdict)))
+        conn = self.conn
+        closing = conn.draining or conn.server.draining
+        transport.write(self._head(up, status, data, success_class(verdict), closing))
         if self.conn.flow.paused:
             up.pause()
 
-    def _head(self, up: Upstream, status: int, data: bytes, mark: str | None) -> bytes:
+    def _head(
+        self, up: Upstream, status: int, data: bytes, mark: str | None, closing: bool = False
+    ) -> bytes:
+        """The answer's head for the client (``closing``: the server drains, the client is
+        told this is the last answer on its connection)."""
         extra = VIA
         if mark is not None:
             extra += _MARKS[mark]
         if not up.dated:
             extra += b"Date: " + http_date().encode() + b"\r\n"
         end = data.find(b"\r\n\r\n")
-        if up.version == "1.1" and not up.until_close and not up.flagged:
+        if up.version == "1.1" and not up.until_close and not up.flagged and not closing:
             if not up.hop:
                 return b"".join((data[: end + 2], extra, data[end + 2 :]))
             if up.hop == _KEEP_ALIVE_ONLY:  # nginx's habit: cut the one line out
@@ -171,8 +177,14 @@ class Flight:
         # rebuilt: no hop-by-hop headers, HTTP/1.1, our l5d-success-class in place of one
         # from behind, and the end of a body of unknown length is the end of the connection
         lines = [b"HTTP/1.1 %d %s" % (status, _reason(data))]
-        lines += [n + b": " + v for n, v in up.headers if n.lower() not in _DROP]
-        if up.until_close:
+        drop = _DROP | {  # and what the backend's Connection names (RFC 9110 7.6.1)
+            t.strip().lower()
+            for n, v in up.headers
+            if n.lower() == b"connection"
+            for t in v.split(b",")
+        }
+        lines += [n + b": " + v for n, v in up.headers if n.lower() not in drop]
+        if up.until_close or closing:
             lines.append(b"Connection: close")
         return b"\r\n".join(lines) + b"\r\n" + extra + b"\r\n" + data[end + 4 :]
 
@@ -219,7 +231,10 @@ class Flight:
             return
         if self.up is not None:
             self.up.abort()
-        self._settle(asyncio.CancelledError())
+        if self.rep:  # the answer was under way: counted by its head, as the full path does
+            self._settle(None)
+        else:
+            self._settle(asyncio.CancelledError())
 
     # -- bookkeeping ----------------------------------------------------------------------
 

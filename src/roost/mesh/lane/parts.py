@@ -69,13 +69,27 @@ class Client:
         pool = self.pools.get(address)
         if pool is None:
             config = self.client.pool_config
-            pool = self.pools[address] = UpstreamPool(
+            made = self.pools[address] = UpstreamPool(
                 address,
                 idle_ttl=config.idle_ttl or 30.0,
                 connect_timeout=config.connect_timeout or 1.0,
                 stats=self.client.pool_stats,
             )
+            made.on_empty = lambda: self._forget(address, made)
+            return made
         return pool
+
+    def _forget(self, address: str, pool: UpstreamPool) -> None:
+        if self.pools.get(address) is pool:
+            del self.pools[address]
+
+    def prune(self) -> None:
+        """Close the pools of endpoints the balancer no longer has (discovery removed them)."""
+        balancer = self.client.balancer
+        for address, pool in list(self.pools.items()):
+            if balancer.node(address) is None:
+                del self.pools[address]
+                pool.close()
 
 
 class Target:

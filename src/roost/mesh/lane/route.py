@@ -187,6 +187,8 @@ class Lane:
         splitter = router._splitters.get(tree)
         if splitter is None:
             return None
+        for known in self._clients.values():  # (once a second a name: cheap enough)
+            known.prune()
         route = Route(router.base, dst, name, binding, tree, splitter, now)
         if host is not None and self.by_host:
             if len(self._routes) >= MEMO_LIMIT:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -20,6 +21,9 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 from roost.rpc.errors import ChannelClosed, ProtocolError, RpcError
 from roost.rpc.http.pool_stats import PoolStats
 
+LOG_LIMIT = 1 << 20
+"""A chunked answer's bytes are kept up to this much, to find where it ends when a server
+sends more after it (what a parser cannot say)."""
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
 _WATCHED_SIZES = frozenset(
     {*(len(h) for h in _HOP), 4, 14, 17, len(b"l5d-retryable"), len(b"l5d-success-class")}
@@ -80,6 +84,7 @@ class Upstream(asyncio.Protocol):
         self.transport.write(data)
 
     def _reset_head(self) -> None:
+        self._log: list[bytes] | None = None
         self.headers = []
         self.hop = 0
         self.dated = self.until_close = self.framed = self.flagged = False
@@ -102,6 +107,7 @@ class Upstream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.pool.opened()
 
     def data_received(self, data: bytes) -> None:
         exchange = self._exchange
@@ -135,6 +141,11 @@ class Upstream(asyncio.Protocol):
                 return
             chunk = chunk[:end]
         self._have += len(chunk)
+        log = self._log
+        if log is not None:
+            log.append(chunk)
+            if self._have > LOG_LIMIT:
+                self._log = None
         if was_headed:
             exchange.body(chunk)
         else:
@@ -147,21 +158,23 @@ class Upstream(asyncio.Protocol):
         a chunked answer wholly in this read, by parsing ever shorter prefixes afresh."""
         if self._length is not None:
             return self._head_len + self._length - self._have
-        if was_headed:
-            return None  # a chunked body begun in an earlier read: no way to tell
-        lo, hi = self._head_len, len(chunk)
+        if self._log is None:
+            return None  # a chunked answer too long to have kept: no way to tell
+        before = b"".join(self._log)
+        whole = before + chunk
+        lo, hi = len(before) + (0 if was_headed else self._head_len), len(whole)
         while lo < hi:
             mid = (lo + hi) // 2
             probe = _Probe()
             try:
-                HttpResponseParser(probe).feed_data(chunk[:mid])
+                HttpResponseParser(probe).feed_data(whole[:mid])
             except (HttpParserError, HttpParserUpgrade):
                 pass
             if probe.complete:
                 hi = mid
             else:
                 lo = mid + 1
-        return lo
+        return lo - len(before)
 
     def eof_received(self) -> bool:
         self._lost()
@@ -242,6 +255,10 @@ class Upstream(asyncio.Protocol):
         self.keep = parser.should_keep_alive()
         self.version = parser.get_http_version()
         self.until_close = not (self.framed or status in (204, 304))
+        if status in (204, 304):
+            self._length = 0  # no body, whatever Content-Length says
+        elif self._length is None and self.framed:
+            self._log = []  # chunked: keep its bytes, to find its end if more follows
         self.status = status
         self._headed = True
 
@@ -271,7 +288,11 @@ class UpstreamPool:
         idle_ttl: float = 30.0,
         connect_timeout: float = 1.0,
         stats: PoolStats | None = None,
+        on_empty: Callable[[], None] | None = None,
     ) -> None:
+        """``on_empty``: called when the pool has no connection left (idle ones reaped,
+        the others gone): its owner may forget it."""
+        self.on_empty = on_empty
         self.address = address
         host, _, port = address.rpartition(":")
         self.host = host.strip("[]")
@@ -329,10 +350,23 @@ class UpstreamPool:
             delay = keep[0][1] + self.idle_ttl - now
             self._reaper = asyncio.get_running_loop().call_later(max(delay, 0.0), self._reap)
 
+    def opened(self) -> None:
+        """A connection of this pool exists (counted once it does: a connect cancelled
+        before then counts nothing)."""
+        self.connections += 1
+        self.pool_size += 1
+
     def forget(self, up: Upstream) -> None:
         self.connections -= 1
         self.pool_size -= 1
         self._idle = [(u, t) for u, t in self._idle if u is not up]
+        if not self._idle and not self.connections:
+            self._empty()
+
+    def _empty(self) -> None:
+        self.close()
+        if self.on_empty is not None:
+            self.on_empty()
 
     async def connect(self) -> Upstream:
         started = time.monotonic()
@@ -344,8 +378,6 @@ class UpstreamPool:
             if self._stats is not None:
                 self._stats.failed_connect_latency_ms.add((time.monotonic() - started) * 1000)
             raise
-        self.connections += 1
-        self.pool_size += 1
         if self._stats is not None:
             self._stats.connects.incr()
             self._stats.connect_latency_ms.add((time.monotonic() - started) * 1000)
