@@ -2,15 +2,18 @@
 (statuses, bodies, forwarded headers, metrics), serves plain requests itself, hands odd
 connections to a ServerConnection, relays what backends do (and no more: not bytes after an
 answer, 1xx answers, hop-by-hop headers or a backend's l5d-success-class), keeps the full
-server's limits, requeues NACKs, and keeps its books when a client leaves, a name retries or
-the mesh drains. A raw backend and raw client sockets."""
+server's limits, requeues NACKs, keeps its books when a client leaves (mid-answer, or while
+the lane connects), a name retries or the mesh drains, and lets go of endpoints discovery
+removed. A raw backend and raw client sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import socket
+import struct
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,16 +39,22 @@ CHUNKS = [b"alpha", b"-" * 3000, b"omega"]
 RETRYABLE = "  service: {responseClassifier: {kind: io.l5d.http.retryableRead5XX}}\n"
 HI = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
 EVIL = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"
+PLANTED = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"  # 38 bytes
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 ODD = {  # path: what the backend writes, and what it writes 50 ms later
     "/evil": (HI + EVIL, b""),  # a second answer, in the same write
     "/evil-later": (HI, EVIL),  # a second answer, on a connection with nothing asked
-    "/evil-chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
-                      + EVIL, b""),
+    "/evil-chunked": (CHUNKED + b"2\r\nhi\r\n0\r\n\r\n" + EVIL, b""),
+    "/chunked-ends-later": (CHUNKED + b"2\r\nhi\r\n", b"0\r\n\r\n" + EVIL),  # its end, and more
+    "/304-sized": (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 38\r\n\r\n" + PLANTED, b""),
+    "/204-sized": (b"HTTP/1.1 204 No Content\r\nContent-Length: 38\r\n\r\n" + PLANTED, b""),
     "/junk": (HI + b"junk\r\n\r\n", b""),  # not even an answer
     "/early-hints": (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + HI, b""),
     "/continue": (b"HTTP/1.1 100 Continue\r\n\r\n", HI),
     "/marked": (b"HTTP/1.1 200 OK\r\nl5d-success-class: 0.0\r\nContent-Length: 2\r\n\r\nhi", b""),
     "/close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", b""),
+    "/nominated": (b"HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s3cr3t\r\n"
+                   b"Content-Length: 2\r\n\r\nhi", b""),  # a hop-by-hop header of its own
 }  # fmt: skip
 
 
@@ -130,6 +139,12 @@ class Backend:
                 await w.drain()
                 await asyncio.sleep(0.01 if chunked else 0.002)
             w.write(b"0\r\n\r\n" if chunked else b"")
+            return True
+        if path == "/dribble":  # a head, then a 210-byte body 10 bytes at a time, in 1 s
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 210\r\n\r\n" + b"x" * 10)
+            for _ in range(20):
+                await asyncio.sleep(0.05)
+                w.write(b"x" * 10)
             return True
         if path.startswith("/slow"):  # /slow?s=1.5: seconds
             await asyncio.sleep(float(path.partition("=")[2] or 0.5))
@@ -227,14 +242,19 @@ def req(path: str = "/", method: str = "GET", body: bytes = b"", *extra: str) ->
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[Backend]:
-    b = Backend()
+@contextlib.asynccontextmanager
+async def serving(b: Backend) -> AsyncIterator[Backend]:
     b.server = await asyncio.start_server(b._conn, "127.0.0.1", 0)
     try:
         yield b
     finally:
         await b.aclose()
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[Backend]:
+    async with serving(Backend()) as b:
+        yield b
 
 
 class Meshes:
@@ -259,6 +279,18 @@ class Meshes:
         self.started.append(m)
         await m.start()
         return m
+
+    async def start_fs(self, *backends: Backend, lane: bool = True) -> Mesh:
+        """A mesh whose name ``web`` an io.l5d.fs file lists (``backends``; see ``relist``)."""
+        self.relist(*backends)
+        fs = "namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
+        return await self.start("/#/io.l5d.fs", lane=lane, namers=fs)
+
+    def relist(self, *backends: Backend) -> None:
+        """(Re)write the file listing the endpoints of ``web`` (the namer reads it each second)."""
+        disco = self.tmp / "disco"
+        disco.mkdir(exist_ok=True)
+        (disco / "web").write_text("".join(f"{b.address.replace(':', ' ')}\n" for b in backends))
 
 
 @pytest.fixture
@@ -403,6 +435,8 @@ async def test_the_first_request_of_a_name_is_the_full_paths_the_rest_the_lanes(
                      [502], [None], [], True, id="l5d-dtab-to-a-dead-port"),
         pytest.param([b"GET /h HTTP/1.0\r\nHost: web\r\n\r\n"], [200], [b"GET /h "], [], False,
                      id="http-1.0"),
+        pytest.param([b"\r\n\r\n" + req("/lead")], [200], [b"GET /lead "], [], True,
+                     id="blank-lines-before-the-request"),
         pytest.param([b"GET\x01 / HTTP/1.1\r\nHost: web\r\n\r\n"], [400], [None], [], False,
                      id="malformed-request-line"),
     ],
@@ -423,6 +457,8 @@ async def test_odd_connections_are_handed_to_the_full_server(
     got = await c.read(len(statuses))
     assert [r.status for r in got] == statuses
     assert [bytes(r.body) if b else None for r, b in zip(got, bodies, strict=True)] == bodies
+    for _, _, headers, _ in backend.seen:  # each a request (line first), forwarded as such
+        assert {"via", "l5d-dst-service"} <= {k.lower() for k, _ in headers}
     assert [r.status for r in c.interim] == interim
     if stays_open:  # and the next request is the full server's too
         assert kinds(m) == {ServerConnection}
@@ -494,6 +530,80 @@ async def test_a_client_that_leaves_mid_request_leaves_nothing_pending(
 
 
 @pytest.mark.parametrize("lane", [True, False])
+async def test_a_client_that_leaves_mid_body_is_counted_by_the_answers_head(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    c = await warm(m)
+    before = await metrics(m)
+    await c.send(req("/dribble"))
+    got = b""
+    async with asyncio.timeout(3):
+        while b"\r\n\r\n" not in got:  # the head (and a little of the body)
+            got += await c.reader.read(1024)
+    c.close()
+    client = "client/$/inet/" + backend.address.replace(":", "/")
+    scopes = ("server/127.0.0.1/0", "service/svc/web", client)
+    counted = re.compile(rf"rt/r/({'|'.join(map(re.escape, scopes))})/(requests|success|failures)")
+    want = {f"rt/r/{s}/{n}": 1 for s in scopes for n in ("requests", "success")}
+
+    async def moved() -> dict[str, float]:
+        now = {k: v for k, v in (await metrics(m)).items() if counted.fullmatch(k)}
+        return {k: v - before.get(k, 0) for k, v in now.items() if v != before.get(k, 0)}
+
+    async def short() -> bool:
+        return await moved() != want
+
+    await settled(short, within=3)
+    assert await moved() == want  # a success, as the full path counts it (by its head)
+
+
+GAUGES = re.compile(r"rt/r/client/.+/(connections|pool_size)")
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_clients_resetting_while_the_lane_connects_leave_the_pool_gauges_sound(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    c = await warm(m)
+    await c.send(req("/2"))  # (the lane's pool has a connection)
+    await c.read()
+    c.close()
+    host, port = m.servers[0].address.rsplit(":", 1)
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, float]] = []
+
+    async def gauges() -> dict[str, float]:
+        return {k: v for k, v in (await metrics(m)).items() if GAUGES.fullmatch(k)}
+
+    async def watch() -> None:
+        while True:
+            seen.append(await gauges())
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        async with asyncio.timeout(20):  # 300 clients: a request each, then a reset at once
+            for i in range(300):
+                with socket.socket() as s:
+                    s.setblocking(False)
+                    await loop.sock_connect(s, (host, int(port)))
+                    await asyncio.sleep(0.002)
+                    s.send(req("/x"))
+                    await asyncio.sleep((0, 0.0001, 0.0005, 0.001)[i % 4])
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                await asyncio.sleep(0.003)
+            await asyncio.sleep(0.5)  # (what was under way has ended)
+    finally:
+        watcher.cancel()
+    seen.append(await gauges())
+    assert seen[-1] and len(seen) > 10
+    negative = [g for g in seen if min(g.values()) < 0]
+    assert negative == [], f"{len(negative)} of {len(seen)} samples negative: {negative[-1]}"
+
+
+@pytest.mark.parametrize("lane", [True, False])
 async def test_a_retryable_500_is_retried_once(
     meshes: Meshes, backend: Backend, lane: bool
 ) -> None:
@@ -526,6 +636,7 @@ async def test_stop_finishes_the_answer_in_flight_within_the_grace(
     stopping = asyncio.create_task(m.stop())
     (r,) = await c.read()
     assert r.status == 200 and bytes(r.body) == b"GET /slow "
+    assert r.get("connection") == "close"  # the client is told its connection ends
     assert await c.closed()
     c.close()
     async with asyncio.timeout(1.5):  # the grace is 1 s
@@ -553,30 +664,35 @@ async def test_stop_closes_the_connections_to_backends(
 
 @pytest.mark.parametrize("lane", [True, False])
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "status", "body"),
     [
-        pytest.param("/evil", b"hi", id="a-second-answer-in-the-same-write"),
-        pytest.param("/evil-later", b"hi", id="a-second-answer-later"),
-        pytest.param("/evil-chunked", b"hi", id="a-second-answer-after-a-chunked-one"),
-        pytest.param("/junk", b"hi", id="junk-after-the-answer"),
-        pytest.param("/early-hints", b"hi", id="103-early-hints"),
-        pytest.param("/continue", b"hi", id="100-continue-apart"),
-        pytest.param("/marked", b"hi", id="its-own-l5d-success-class"),
-        pytest.param("/close", b"ok", id="connection-close"),
+        pytest.param("/evil", 200, b"hi", id="a-second-answer-in-the-same-write"),
+        pytest.param("/evil-later", 200, b"hi", id="a-second-answer-later"),
+        pytest.param("/evil-chunked", 200, b"hi", id="a-second-answer-after-a-chunked-one"),
+        pytest.param("/chunked-ends-later", 200, b"hi", id="a-chunked-end-and-an-answer-later"),
+        pytest.param("/304-sized", 304, b"", id="a-304-with-content-length-and-an-answer"),
+        pytest.param("/204-sized", 204, b"", id="a-204-with-content-length-and-an-answer"),
+        pytest.param("/junk", 200, b"hi", id="junk-after-the-answer"),
+        pytest.param("/early-hints", 200, b"hi", id="103-early-hints"),
+        pytest.param("/continue", 200, b"hi", id="100-continue-apart"),
+        pytest.param("/marked", 200, b"hi", id="its-own-l5d-success-class"),
+        pytest.param("/close", 200, b"ok", id="connection-close"),
+        pytest.param("/nominated", 200, b"hi", id="connection-names-a-header"),
     ],
 )
 async def test_the_client_gets_the_answer_alone_and_keeps_its_connection(
-    meshes: Meshes, backend: Backend, lane: bool, path: str, body: bytes
+    meshes: Meshes, backend: Backend, lane: bool, path: str, status: int, body: bytes
 ) -> None:
     m = await meshes.start(backend.address, lane=lane)
     c = await warm(m)
     await c.send(req(path))
     (r,) = await c.read()
-    assert (r.status, bytes(r.body)) == (200, body)
+    assert (r.status, bytes(r.body)) == (status, body)
     assert c.interim == []  # 1xx answers are the mesh's business, not relayed
     marks = [v for k, v in r.headers if k.lower() == "l5d-success-class"]
     assert marks == ["1.0"]  # the router's verdict, alone
     assert r.get("connection") is None  # hop-by-hop: not for the client
+    assert r.get("x-secret") is None  # nor what the backend's Connection names
     await asyncio.sleep(0.15)  # (what comes after the answer has come)
     for i in range(3):  # the same client connection, and nothing of the extra answer
         await c.send(req(f"/after{i}"))
@@ -621,16 +737,8 @@ async def test_the_request_line_and_header_limits_are_the_full_servers(
 async def test_a_nack_is_requeued_to_the_other_endpoint(
     meshes: Meshes, backend: Backend, lane: bool
 ) -> None:
-    nacker = Backend(nacking=True)
-    nacker.server = await asyncio.start_server(nacker._conn, "127.0.0.1", 0)
-    try:
-        disco = meshes.tmp / "disco"
-        disco.mkdir(exist_ok=True)
-        lines = (f"{b.address.replace(':', ' ')}\n" for b in (backend, nacker))
-        (disco / "web").write_text("".join(lines))
-        m = await meshes.start(
-            "/#/io.l5d.fs", lane=lane, namers="namers:\n- {kind: io.l5d.fs, rootDir: disco}\n"
-        )
+    async with serving(Backend(nacking=True)) as nacker:
+        m = await meshes.start_fs(backend, nacker, lane=lane)
         c = await warm(m)
         statuses = []
         for _ in range(40):
@@ -644,8 +752,28 @@ async def test_a_nack_is_requeued_to_the_other_endpoint(
         assert requeues == nacker.calls["/nack"]  # each NACK, one requeue (as the full path)
         assert kinds(m) == {LaneConnection if lane else ServerConnection}
         c.close()
-    finally:
-        await nacker.aclose()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_no_connection_is_kept_to_an_endpoint_discovery_removed(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    async with serving(Backend()) as gone:
+        m = await meshes.start_fs(backend, gone, lane=lane)
+        c = await warm(m)
+        for _ in range(20):  # (the balancer picks either: both get connections)
+            await c.send(req("/"))
+            assert (await c.read())[0].status == 200
+        assert gone.open
+        meshes.relist(backend)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3.5  # the namer reads each second, the lane prunes as often
+        while gone.open and loop.time() < deadline:
+            await c.send(req("/"))  # (the lane looks at its pools when a request comes)
+            assert (await c.read())[0].status == 200
+            await asyncio.sleep(0.2)
+        assert gone.open == 0, "the mesh keeps a connection to an endpoint no longer listed"
+        c.close()
 
 
 @pytest.mark.parametrize("lane", [True, False])
