@@ -120,4 +120,5 @@ class Route:
         self.tree = tree
         self.splitter = splitter
         self.checked = now
-        self.targets: dict[Path, Target] = {}
+        self.targets: dict[int, Target] = {}
+        """By the id of the bound name (held by ``tree``, so the id is not reused)."""

@@ -106,7 +106,7 @@ class Lane:
         bound = route.splitter.pick()
         if bound is None:
             return False
-        target = route.targets.get(bound.id)
+        target = route.targets.get(id(bound))  # (the tree holds its bound names: ids stay)
         if target is None:
             target = self._target(route, bound)
         client = target.client
@@ -210,7 +210,7 @@ class Lane:
             lines.append(f"l5d-dst-residual: {bound.residual.show}\r\n")
         headers = "".join(lines).encode("latin-1")
         target = Target(http_client, client, router._per_pair(bound.id, dst), headers)
-        route.targets[bound.id] = target
+        route.targets[id(bound)] = target
         return target
 
     def _forget_clients(self) -> None:

@@ -78,13 +78,16 @@ class Upstream(asyncio.Protocol):
         self._headed = self._finished = self._extra = False
         self._buffer = b""
         self._interims = 0
-        self._reset_head()
-        assert self.transport is not None
-        self.transport.resume_reading()  # (a pooled connection is never left paused; belt)
+        self._log: list[bytes] | None = None
+        self.headers = []
+        self.hop = 0
+        self.dated = self.until_close = self.framed = self.flagged = False
+        self._length = None
+        assert self.transport is not None  # (released to the pool only reading: _complete)
         self.transport.write(data)
 
     def _reset_head(self) -> None:
-        self._log: list[bytes] | None = None
+        self._log = None
         self.headers = []
         self.hop = 0
         self.dated = self.until_close = self.framed = self.flagged = False
