@@ -63,7 +63,7 @@ def drop_hop_by_hop(headers: Headers) -> None:
     """Take a backend's hop-by-hop headers off its answer, and those its ``Connection``
     names (RFC 9110 §7.6.1): they were about the router's connection to it, not the
     client's (a backend's ``Connection: close`` must not close the client's connection)."""
-    if "connection" not in headers and not any(k.lower() in HOP_BY_HOP for k, _ in headers):
+    if not any(name in headers for name in HOP_BY_HOP):  # dict lookups: the common case
         return
     named = {t.strip().lower() for v in headers.get_all("connection") for t in v.split(",")}
     headers.replace_all(frozenset(HOP_BY_HOP | named), ())

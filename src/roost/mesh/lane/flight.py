@@ -8,7 +8,7 @@ import asyncio
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from roost.mesh.hops import SUCCESS_CLASS, success_class
+from roost.mesh.hops import HOP_BY_HOP, SUCCESS_CLASS, success_class
 from roost.mesh.lane.parts import VIA, Name, Target
 from roost.mesh.lane.upstream import Upstream, UpstreamPool
 from roost.mesh.responses import error_response
@@ -351,17 +351,7 @@ _KEEP_ALIVE_ONLY = 2
 _MARKS = {m: f"{SUCCESS_CLASS}: {m}\r\n".encode() for m in ("1.0", "0.0")}
 _LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
-_DROP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"upgrade",
-        b"l5d-success-class",
-    }
-)
+_DROP = frozenset({*(h.encode() for h in HOP_BY_HOP), b"l5d-success-class"})
 
 
 def _reason(head: bytes) -> bytes:

@@ -25,7 +25,6 @@ does; a connection that dies before answering is a 502 with ``l5d-err``, as ther
 from __future__ import annotations
 
 import asyncio
-import logging
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
     from roost.mesh.lane.conn import LaneConnection
     from roost.mesh.router import Router
     from roost.naming import Path
-
-log = logging.getLogger(__name__)
 
 
 MEMO_LIMIT = 10_000

@@ -18,13 +18,14 @@ from typing import Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
+from roost.mesh.hops import HOP_BY_HOP
 from roost.rpc.errors import ChannelClosed, ProtocolError, RpcError
 from roost.rpc.http.pool_stats import PoolStats
 
 LOG_LIMIT = 1 << 20
 """A chunked answer's bytes are kept up to this much, to find where it ends when a server
 sends more after it (what a parser cannot say)."""
-_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
+_HOP = frozenset(h.encode() for h in HOP_BY_HOP)
 _WATCHED_SIZES = frozenset(
     {*(len(h) for h in _HOP), 4, 14, 17, len(b"l5d-retryable"), len(b"l5d-success-class")}
 )
@@ -50,7 +51,6 @@ class Upstream(asyncio.Protocol):
         self._exchange: Exchange | None = None
         self._buffer = b""
         self._headed = False
-        self._sent = False
         self.headers: list[tuple[bytes, bytes]] = []
         self.hop = 0
         """The response's hop-by-hop headers (``Connection``…): 0 none, 2 only
