@@ -133,6 +133,11 @@ class FailureAccrualFactory(Generic[Req, Rep]):
         """The outcome of a request :meth:`begin` started."""
         self._observe(outcome)
 
+    def succeeded(self, n: int) -> None:
+        """``n`` requests :meth:`begin` started succeeded, one after another."""
+        for _ in range(min(n, 1) if self.policy.once_per_success_run else n):
+            self._observe("success")
+
     async def acquire(self) -> Service[Req, Rep]:
         self.begin()
         try:

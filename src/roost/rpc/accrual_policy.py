@@ -59,6 +59,10 @@ class _Durations:
 
 
 class FailureAccrualPolicy(abc.ABC):
+    once_per_success_run = False
+    """Recording a success twice in a row changes nothing after the first (a consecutive-
+    failures count): a run of successes may be recorded once."""
+
     @abc.abstractmethod
     def record_success(self, now: float) -> None: ...
 
@@ -84,6 +88,8 @@ class ConsecutiveFailures(FailureAccrualPolicy):
         self.n = n
         self.failures = 0
         self._durations = _Durations(backoff)
+
+    once_per_success_run = True
 
     def record_success(self, now: float) -> None:
         self.failures = 0
@@ -195,6 +201,7 @@ class OrElse(FailureAccrualPolicy):
     def __init__(self, first: FailureAccrualPolicy, second: FailureAccrualPolicy) -> None:
         self.first = first
         self.second = second
+        self.once_per_success_run = first.once_per_success_run and second.once_per_success_run
 
     def record_success(self, now: float) -> None:
         self.first.record_success(now)

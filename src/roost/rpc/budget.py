@@ -36,7 +36,7 @@ SCALE = 1000
 class Budget(Protocol):
     """What the retry filters need from a budget."""
 
-    def deposit(self) -> None: ...
+    def deposit(self, n: int = 1) -> None: ...
 
     def try_withdraw(self) -> bool: ...
 
@@ -103,10 +103,10 @@ class RetryBudget:
     def is_empty(self) -> bool:
         return self._bucket is None
 
-    def deposit(self) -> None:
-        """Credit one request (a fraction of a retry)."""
+    def deposit(self, n: int = 1) -> None:
+        """Credit one request (a fraction of a retry); ``n``: that many."""
         if self._bucket is not None and self.deposit_amount:
-            self._bucket.put(self.deposit_amount)
+            self._bucket.put(self.deposit_amount * n)
 
     def try_withdraw(self) -> bool:
         """Take one retry if the budget has it."""
@@ -139,7 +139,7 @@ class WithdrawOnlyBudget:
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
 
-    def deposit(self) -> None:
+    def deposit(self, n: int = 1) -> None:
         pass
 
     def try_withdraw(self) -> bool:

@@ -66,17 +66,17 @@ class RetryStats:
     retries_histogram: Histogram | None = None
     """Where :meth:`retried` also records (``retries/retries_per_request``)."""
 
-    def requeued(self, n: int) -> None:
-        """A request is done after ``n`` requeues."""
-        self.requeues_per_request[n] += 1
+    def requeued(self, n: int, requests: int = 1) -> None:
+        """A request (``requests``: that many) is done after ``n`` requeues."""
+        self.requeues_per_request[n] += requests
         if self.requeues_histogram is not None:
-            self.requeues_histogram.add(n)
+            self.requeues_histogram.add_times(n, requests)
 
-    def retried(self, n: int) -> None:
-        """A request is done after ``n`` retries."""
-        self.retries_per_request[n] += 1
+    def retried(self, n: int, requests: int = 1) -> None:
+        """A request (``requests``: that many) is done after ``n`` retries."""
+        self.retries_per_request[n] += requests
         if self.retries_histogram is not None:
-            self.retries_histogram.add(n)
+            self.retries_histogram.add_times(n, requests)
 
 
 def _streamed(req: object) -> bool:

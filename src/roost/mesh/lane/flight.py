@@ -13,7 +13,7 @@ from roost.mesh.lane.parts import VIA, Name, Target
 from roost.mesh.lane.upstream import Upstream, UpstreamPool
 from roost.mesh.responses import error_response
 from roost.rpc.accrual import FailureAccrualFactory
-from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass, server_errors_as_failures
+from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass
 from roost.rpc.errors import RpcError
 from roost.rpc.http.codec import http_date, response_head
 from roost.rpc.http.message import Headers, Request, Response
@@ -258,12 +258,22 @@ class Flight:
         lane._flights.pop(self.conn, None)
         target.http_client.release(self.lease)
         status = self.status
+        if (
+            error is None
+            and not give_back
+            and status < 500
+            and client.fives
+            and self.verdict is ResponseClass.SUCCESS
+        ):  # a plain success: recorded in bulk at the end of the loop's turn
+            lane.tally.success(target, self.factory, (monotonic() - self.started) * 1000.0)
+            return
+        lane.tally.flush()  # what came before first
         client_ok = (
             error is None
             and not nacked
             and (
                 status < 500
-                if client.client.classifier is server_errors_as_failures
+                if client.fives
                 else client.client.classifier(self.req, Response(status, Headers(), b"")).is_success
             )
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.mesh.lane.upstream import UpstreamPool
 from roost.rpc.admission.nack import NackAdmissionFilter
+from roost.rpc.classifier import server_errors_as_failures
 from roost.rpc.http.pool import PoolConfig
 from roost.rpc.retries import RequeueFilter, RetryFilter
 from roost.rpc.service import filters_of
@@ -40,10 +41,22 @@ class Name:
 class Client:
     """What the lane needs of a router client: its stack's filters, budget and pools."""
 
-    __slots__ = ("b3", "b3_single", "client", "nack", "pools", "requeue", "stats", "tracer")
+    __slots__ = (
+        "b3",
+        "b3_single",
+        "client",
+        "fives",
+        "nack",
+        "pools",
+        "requeue",
+        "stats",
+        "tracer",
+    )
 
     def __init__(self, client: HttpClient) -> None:
         self.client = client
+        self.fives = client.classifier is server_errors_as_failures
+        """The client's classifier fails exactly the 5XX answers (the usual one)."""
         found = {type(f): f for f in filters_of(client.service)}
         self.stats: StatsFilter[Any, Any] | None = found.get(StatsFilter)
         self.requeue: RequeueFilter[Any, Any] | None = found.get(RequeueFilter)
@@ -95,13 +108,20 @@ class Client:
 class Target:
     """One bound name of a route: its client and what the lane writes for it."""
 
-    __slots__ = ("client", "headers", "http_client", "pair")
+    __slots__ = ("client", "done", "factories", "headers", "http_client", "name", "pair")
 
-    def __init__(self, http_client: HttpClient, client: Client, pair: Any, headers: bytes):
+    def __init__(
+        self, http_client: HttpClient, client: Client, name: Name, pair: Any, headers: bytes
+    ) -> None:
         self.http_client = http_client
         self.client = client
+        self.name = name
         self.pair = pair
         self.headers = headers
+        self.done: list[float] = []
+        """Latencies (ms) of plain successes not tallied yet (:mod:`.tally`)."""
+        self.factories: list[Any] = []
+        """Their endpoints' factories, in the same order."""
 
 
 class Route:

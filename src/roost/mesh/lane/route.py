@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from roost.mesh.identifiers import HeaderTokenIdentifier, Identified
 from roost.mesh.lane.flight import Flight
 from roost.mesh.lane.parts import VIA, Client, Name, Route, Target
+from roost.mesh.lane.tally import Tally
 from roost.naming.bindings import OK
 from roost.rpc.accrual import FailureAccrualFactory
 from roost.rpc.context import TraceId
@@ -38,7 +39,7 @@ from roost.rpc.http.message import Headers, Request
 from roost.rpc.service import filters_of
 from roost.rpc.stats_filter import StatsFilter
 from roost.rpc.tracing import ServerTracingFilter
-from roost.rpc.tracing.codec import trace_block
+from roost.rpc.tracing.codec import child_block, trace_block
 from roost.rpc.tracing.ids import sample_decision
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Lane:
         tracing = found.get(ServerTracingFilter)
         self.tracer = tracing.tracer if tracing is not None else None
         self.on = self.stats is not None and self.tracer is not None and self.tracer.sink is None
+        self.tally = Tally(self.stats)
         identifiers = router.identify.identifiers
         first = identifiers[0] if len(identifiers) == 1 else None
         self.by_host = isinstance(first, HeaderTokenIdentifier) and first.header.lower() == "host"
@@ -138,8 +140,11 @@ class Lane:
         high = (tracer.rng.getrandbits(64) or 1) if tracer.trace_id_128 else 0
         sampled = sample_decision(span, tracer.sample_rate)
         child = client.tracer.rng.getrandbits(64) or 1
-        trace = TraceId(span, child, span, sampled, 0, high)
-        added = trace_block(trace, b3=client.b3, b3_single=client.b3_single)
+        if client.b3_single:
+            trace = TraceId(span, child, span, sampled, 0, high)
+            added = trace_block(trace, b3=client.b3, b3_single=True)
+        else:
+            added = child_block(span, child, span, sampled, high, b3=client.b3)
         cut = head_end + 2
         flight.out = b"".join((data[:cut], VIA, target.headers, added, data[cut:]))
         self._flights[conn] = flight
@@ -206,7 +211,7 @@ class Lane:
         if bound.residual.elems:
             lines.append(f"l5d-dst-residual: {bound.residual.show}\r\n")
         headers = "".join(lines).encode("latin-1")
-        target = Target(http_client, client, router._per_pair(bound.id, dst), headers)
+        target = Target(http_client, client, route.name, router._per_pair(bound.id, dst), headers)
         route.targets[id(bound)] = target
         return target
 
@@ -221,6 +226,7 @@ class Lane:
     def close(self) -> None:
         """The server stops: close the lane's idle backend connections."""
         self.on = False
+        self.tally.flush()
         for client in self._clients.values():
             for pool in client.pools.values():
                 pool.close()

@@ -55,6 +55,24 @@ def bucket_of(value: float) -> int:
     return int(math.log(value) * _K + _OFFSET)
 
 
+class Batch:
+    """Values summarised once to be counted in several histograms (:meth:`Histogram.merge`):
+    what a caller recording the same latencies in several places does in bulk."""
+
+    __slots__ = ("buckets", "count", "max", "min", "sum")
+
+    def __init__(self, values: list[float]) -> None:
+        buckets: dict[int, int] = {}
+        for value in values:
+            i = bucket_of(value)
+            buckets[i] = buckets.get(i, 0) + 1
+        self.buckets = buckets
+        self.count = len(values)
+        self.sum = math.fsum(values)
+        self.min = min(values, default=math.inf)
+        self.max = max(values, default=-math.inf)
+
+
 @dataclass(frozen=True, slots=True)
 class HistogramSnapshot:
     count: int
@@ -108,6 +126,29 @@ class Histogram:
             self.min = value
         if value > self.max:
             self.max = value
+
+    def add_times(self, value: float, times: int) -> None:
+        """:meth:`add` ``value`` ``times`` times."""
+        if times > 0:
+            self._counts[bucket_of(value)] += times
+            self.count += times
+            self.sum += value * times
+            self.min = min(self.min, value)
+            self.max = max(self.max, value)
+
+    def merge(self, batch: Batch) -> None:
+        """:meth:`add` every value of ``batch``."""
+        if not batch.count:
+            return
+        counts = self._counts
+        for i, n in batch.buckets.items():
+            counts[i] += n
+        self.count += batch.count
+        self.sum += batch.sum
+        if batch.min < self.min:
+            self.min = batch.min
+        if batch.max > self.max:
+            self.max = batch.max
 
     def percentile(self, q: float) -> float:
         """The estimated value of rank ``ceil(q * count)`` (0 when empty)."""

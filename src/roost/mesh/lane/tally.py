@@ -1,0 +1,81 @@
+"""The fast lane's bookkeeping of plain successes, in bulk (:class:`Tally`).
+
+Most requests end the same way: answered, a success for the name and for the client. What
+the full path records for each of them — the four ``StatsFilter``\\ s (server, name, client
+and name, client), both budgets' deposits and per-request counts, the NACK admission's
+accept rate, the endpoint's failure accrual — the lane records once per turn of the event
+loop for all the requests that ended in it: their latencies summarised once
+(:class:`~roost.rpc.stats.histogram.Batch`) and merged into every histogram, counters and
+deposits added as one sum. A request that ends any other way is recorded at once, after
+what the tally holds (:meth:`Tally.flush`), so each object sees outcomes in their order.
+Between a request's end and the end of that turn nothing reads these objects but the lane.
+
+What stays per request: the balancer lease (Peak-EWMA sees each round trip) and the
+``pending`` counts going up (they come down in bulk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from roost.rpc.accrual import FailureAccrualFactory
+from roost.rpc.stats.histogram import Batch
+
+if TYPE_CHECKING:
+    from roost.mesh.lane.parts import Target
+    from roost.rpc.stats_filter import StatsFilter
+
+
+class Tally:
+    """Plain successes of one router server's lane, recorded at the end of the loop's turn."""
+
+    __slots__ = ("_dirty", "_loop", "_server")
+
+    def __init__(self, server: StatsFilter[Any, Any] | None) -> None:
+        self._server = server
+        self._dirty: list[Target] = []
+        """Targets with successes not recorded yet."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def success(self, target: Target, factory: Any, ms: float) -> None:
+        """A request to ``target`` through ``factory`` (its endpoint's) succeeded in ``ms``;
+        its ``pending`` counts are still up."""
+        done = target.done
+        if not done:
+            if not self._dirty:
+                loop = self._loop
+                if loop is None:
+                    loop = self._loop = asyncio.get_running_loop()
+                loop.call_soon(self.flush)
+            self._dirty.append(target)
+        done.append(ms)
+        target.factories.append(factory)
+
+    def flush(self) -> None:
+        """Record every success held (at the end of the turn; before any other outcome)."""
+        dirty, self._dirty = self._dirty, []
+        for target in dirty:
+            done, target.done = target.done, []
+            factories, target.factories = target.factories, []
+            if not done:
+                continue
+            batch = Batch(done)
+            n = batch.count
+            name, client = target.name, target.client
+            for stats in (self._server, name.stats, target.pair, client.stats):
+                if stats is not None:
+                    stats.leave_all(batch)
+            requeue, nack, retry = client.requeue, client.nack, name.retry
+            if requeue is not None:
+                requeue.budget.deposit(n)
+                requeue.stats.requeued(0, n)
+            if nack is not None:
+                nack.observe(True)  # (n acceptances in a row: the rate moves as for the last)
+            if retry is not None:
+                retry.budget.deposit(n)
+                retry.stats.retried(0, n)
+            for factory, k in Counter(factories).items():
+                if isinstance(factory, FailureAccrualFactory):
+                    factory.succeeded(k)
