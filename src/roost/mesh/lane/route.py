@@ -95,13 +95,11 @@ class Lane:
             if route is None:
                 return False
         binding = route.binding
-        if (
-            binding.tree is not route.tree
-            or binding.state != OK
-            or now - binding.bound_at >= binding.refresh
-        ):
+        if binding.tree is not route.tree or binding.state != OK:
             self._routes.pop(host, None)  # type: ignore[arg-type]
             return False
+        if now - binding.bound_at >= binding.refresh:
+            binding.rebind()  # refreshed in the background, as the full path's ready() does
         bound = route.splitter.pick()
         if bound is None:
             return False

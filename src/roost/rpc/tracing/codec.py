@@ -249,29 +249,27 @@ def child_block(
     ``b3``), without making the ``TraceId``: the mesh's fast lane writes it on every
     request."""
     flags = (flags & ~SAMPLING_BITS) | (SAMPLING_KNOWN | SAMPLED if sampled else SAMPLING_KNOWN)
-    tid = trace_id & MASK64
-    packed = _QUAD.pack(span_id & MASK64, parent_id & MASK64, tid, flags & MASK64)
+    packed = _QUAD.pack(span_id & MASK64, parent_id & MASK64, trace_id & MASK64, flags & MASK64)
+    digits = binascii.b2a_hex(packed)  # the ids in hex, as B3 and l5d-reqid write them
+    tid = digits[32:48]
     if high:
-        packed += _ONE.pack(high & MASK64)
-    ctx = binascii.b2a_base64(packed, newline=False)
+        extra = _ONE.pack(high & MASK64)
+        ctx = binascii.b2a_base64(packed + extra, newline=False)
+        trace_text = binascii.b2a_hex(extra) + tid
+    else:
+        ctx = binascii.b2a_base64(packed, newline=False)
+        trace_text = tid
     if not b3:
-        return b"l5d-ctx-trace: %s\r\nl5d-reqid: %016x\r\n" % (ctx, tid)
-    trace_text = b"%016x%016x" % (high & MASK64, tid) if high else b"%016x" % tid
-    return _BLOCK % (
-        ctx,
-        tid,
-        trace_text,
-        span_id & MASK64,
-        parent_id & MASK64,
-        b"1" if sampled else b"0",
-    )
+        return b"l5d-ctx-trace: %s\r\nl5d-reqid: %s\r\n" % (ctx, tid)
+    sampled_text = b"1" if sampled else b"0"
+    return _BLOCK % (ctx, tid, trace_text, digits[:16], digits[16:32], sampled_text)
 
 
 _QUAD = struct.Struct(">QQQQ")
 _ONE = struct.Struct(">Q")
 _BLOCK = (
-    b"l5d-ctx-trace: %s\r\nl5d-reqid: %016x\r\nX-B3-TraceId: %s\r\nX-B3-SpanId: %016x\r\n"
-    b"X-B3-ParentSpanId: %016x\r\nX-B3-Sampled: %s\r\n"
+    b"l5d-ctx-trace: %s\r\nl5d-reqid: %s\r\nX-B3-TraceId: %s\r\nX-B3-SpanId: %s\r\n"
+    b"X-B3-ParentSpanId: %s\r\nX-B3-Sampled: %s\r\n"
 )
 
 
