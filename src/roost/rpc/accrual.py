@@ -118,7 +118,10 @@ class FailureAccrualFactory(Generic[Req, Rep]):
 
     @property
     def status(self) -> Status:
-        if self.state in (State.DEAD, State.PROBE_CLOSED):
+        state = self._state
+        if state is State.DEAD:
+            state = self.state  # (its time may be up: probing starts)
+        if state is State.DEAD or state is State.PROBE_CLOSED:
             return Status.worst(Status.BUSY, self.underlying.status)
         return self.underlying.status
 

@@ -52,6 +52,9 @@ class Balancer(abc.ABC, Generic[N]):
         self.updates = 0
         self.rebuilds = 0
         self.panicked = 0
+        cls = type(self)  # the hooks an algorithm overrides (the others cost no call)
+        self._acquired = self._on_acquire if cls._on_acquire is not Balancer._on_acquire else None
+        self._released = self._on_release if cls._on_release is not Balancer._on_release else None
 
     # -- endpoint changes ------------------------------------------------------------------
 
@@ -114,8 +117,9 @@ class Balancer(abc.ABC, Generic[N]):
     def acquire(self) -> Lease:
         """Pick a node and start a request on it; release the lease when the response is done."""
         node = self.pick()
-        lease = node.start(self._on_release)
-        self._on_acquire(node)
+        lease = node.start(self._released)
+        if self._acquired is not None:
+            self._acquired(node)
         return lease
 
     @property

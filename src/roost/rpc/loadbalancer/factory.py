@@ -105,15 +105,14 @@ class BalancerFactory(Generic[Req, Rep]):
         """The factory made for the endpoint at ``address`` (``None``: not one of ours)."""
         return self._factories.get(address)
 
-    def release(self, lease: Lease) -> None:
-        """End a lease taken from the balancer directly (the mesh's fast lane)."""
-        self._release(lease)
-
     def _release(self, lease: Lease) -> None:
         lease.release()
         node = lease.node
         if node.pending == 0 and node in self._draining:
             self._close_later(self._draining.pop(node))
+
+    release = _release
+    """End a lease taken from the balancer directly (the mesh's fast lane)."""
 
     def _close_later(self, factory: ServiceFactory[Req, Rep]) -> None:
         try:

@@ -47,8 +47,10 @@ class PeakEwmaNode(Node):
         """Peak EWMA of round-trip times, in nanoseconds."""
         self._stamp = clock.monotonic()
 
-    def observe(self, rtt_ns: float) -> None:
-        now = self.clock.monotonic()
+    def observe(self, rtt_ns: float, now: float | None = None) -> None:
+        """A round trip of ``rtt_ns`` ended now (``now``: the clock's, if already read)."""
+        if now is None:
+            now = self.clock.monotonic()
         w = math.exp(-max(now - self._stamp, 0.0) / self.decay_time)
         if rtt_ns > self.ema:
             self.ema = rtt_ns
@@ -63,8 +65,9 @@ class PeakEwmaNode(Node):
         return self.ema * (self.pending + 1)
 
     def finish(self, started: float) -> None:
-        self.observe((self.clock.monotonic() - started) * NANOS)
-        super().finish(started)
+        now = self.clock.monotonic()
+        self.observe((now - started) * NANOS, now)
+        self.pending -= 1  # (Node.finish)
 
 
 class P2CPeakEwma(Balancer[PeakEwmaNode]):
