@@ -129,7 +129,10 @@ class FailureAccrualFactory(Generic[Req, Rep]):
         """A request goes to this endpoint now (the probe slot closes behind a probe); its
         outcome must be :meth:`observe`\\ d. (What :meth:`acquire` does, for callers that
         hold connections of their own: the mesh's fast lane.)"""
-        if self.state is State.PROBE_OPEN:
+        state = self._state
+        if state is State.DEAD:
+            state = self.state  # (its time may be up: probing starts)
+        if state is State.PROBE_OPEN:
             self._state = State.PROBE_CLOSED
 
     def observe(self, outcome: Outcome) -> None:

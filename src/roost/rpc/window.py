@@ -27,8 +27,11 @@ class WindowedAdder:
 
     def _expire(self) -> None:
         elapsed = self._clock.monotonic() - self._start
-        if elapsed < self._slice:
-            return
+        if elapsed >= self._slice:
+            self._roll(elapsed)
+
+    def _roll(self, elapsed: float) -> None:
+        """``elapsed`` seconds since the current slice began: move on, zeroing what expired."""
         steps = int(elapsed // self._slice)
         n = len(self._slices)
         for i in range(1, min(steps, n) + 1):
@@ -37,11 +40,16 @@ class WindowedAdder:
         self._start += steps * self._slice
 
     def add(self, value: int) -> None:
-        self._expire()
+        elapsed = self._clock.monotonic() - self._start  # (_expire, inline: per request)
+        if elapsed >= self._slice:
+            self._roll(elapsed)
         self._slices[self._current] += value
 
     def incr(self) -> None:
-        self.add(1)
+        elapsed = self._clock.monotonic() - self._start
+        if elapsed >= self._slice:
+            self._roll(elapsed)
+        self._slices[self._current] += 1
 
     def sum(self) -> int:
         self._expire()

@@ -78,9 +78,8 @@ class LaneConnection(asyncio.Protocol):
         self._write_timer: asyncio.TimerHandle | None = None
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._reset()
-
-    def _reset(self) -> None:
+        self.writing_paused = False
+        """The client reads slower than its answer comes (``flow.paused``, read cheaply)."""
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._slow = False
@@ -114,6 +113,7 @@ class LaneConnection(asyncio.Protocol):
         return False  # the client went away: close (and cancel what runs for it)
 
     def pause_writing(self) -> None:
+        self.writing_paused = True
         self.flow.pause()
         self.lane.pause_backend(self)
         timeout = self.config.write_timeout
@@ -121,6 +121,7 @@ class LaneConnection(asyncio.Protocol):
             self._write_timer = self._loop.call_later(timeout, self.abort)
 
     def resume_writing(self) -> None:
+        self.writing_paused = False
         self.flow.resume()
         if self._write_timer is not None:
             self._write_timer.cancel()
@@ -138,7 +139,11 @@ class LaneConnection(asyncio.Protocol):
     # -- a read ---------------------------------------------------------------------------
 
     def _take(self, data: bytes) -> None:
-        self._reset()
+        self._url = b""
+        self._headers = []
+        self._slow = False
+        self._complete = self._begun = self._length = 0
+        self._host = None
         try:
             self._parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade):

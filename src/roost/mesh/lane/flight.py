@@ -13,7 +13,7 @@ from roost.mesh.lane.parts import VIA, Name, Target
 from roost.mesh.lane.upstream import Upstream, UpstreamPool
 from roost.mesh.responses import error_response
 from roost.rpc.accrual import FailureAccrualFactory
-from roost.rpc.classifier import HTTP_CLASSIFIERS, ResponseClass
+from roost.rpc.classifier import ResponseClass
 from roost.rpc.errors import RpcError
 from roost.rpc.http.codec import http_date, response_head
 from roost.rpc.http.message import Headers, Request, Response
@@ -119,7 +119,7 @@ class Flight:
         """The name's verdict. Linkerd's classifiers call anything under 500 a success
         unless the answer says ``l5d-retryable``: that case costs no ``Response``."""
         classifier = self.name.classifier
-        if status < 500 and not up.flagged and classifier in _LINKERD_CLASSIFIERS:
+        if status < 500 and not up.flagged and self.name.linkerd:
             return ResponseClass.SUCCESS
         rep = Response(status, Headers.parsed(list(up.headers)), b"")
         try:
@@ -135,9 +135,16 @@ class Flight:
                 up.abort()
                 self._settle(None, give_back=REQUEUE, nacked=True)
                 return
-        verdict = self._classify(up, status)
+        if status < 500 and not up.flagged and self.name.linkerd:
+            verdict = ResponseClass.SUCCESS  # (what _classify would say, without a call)
+        else:
+            verdict = self._classify(up, status)
         retry = self.name.retry
-        if verdict.retryable and retry is not None and retry.budget.try_withdraw():
+        if (
+            verdict is ResponseClass.RETRYABLE_FAILURE
+            and retry is not None
+            and retry.budget.try_withdraw()
+        ):
             retry.stats.retries += 1
             up.abort()  # the answer is dropped: the full path sends the request again
             self.status = status
@@ -152,7 +159,7 @@ class Flight:
         conn = self.conn
         closing = conn.draining or conn.server.draining
         transport.write(self._head(up, status, data, success_class(verdict), closing))
-        if self.conn.flow.paused:
+        if conn.writing_paused:
             up.pause()
 
     def _head(
@@ -192,7 +199,7 @@ class Flight:
         transport = self.conn.transport
         if transport is not None and not self.conn.closed:
             transport.write(data)
-            if self.conn.flow.paused and self.up is not None:
+            if self.conn.writing_paused and self.up is not None:
                 self.up.pause()
 
     def done(self, up: Upstream) -> None:
@@ -359,7 +366,6 @@ def _cut_off(error: BaseException) -> Response:
 _KEEP_ALIVE_ONLY = 2
 """``Upstream.hop`` when its only hop-by-hop header is ``Connection: keep-alive``."""
 _MARKS = {m: f"{SUCCESS_CLASS}: {m}\r\n".encode() for m in ("1.0", "0.0")}
-_LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
 _DROP = frozenset({*(h.encode() for h in HOP_BY_HOP), b"l5d-success-class"})
 

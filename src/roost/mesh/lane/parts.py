@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.mesh.lane.upstream import UpstreamPool
 from roost.rpc.admission.nack import NackAdmissionFilter
-from roost.rpc.classifier import server_errors_as_failures
+from roost.rpc.classifier import HTTP_CLASSIFIERS, server_errors_as_failures
 from roost.rpc.http.pool import PoolConfig
 from roost.rpc.retries import RequeueFilter, RetryFilter
 from roost.rpc.service import filters_of
@@ -21,16 +21,20 @@ if TYPE_CHECKING:
     from roost.rpc.http import HttpClient
 
 VIA = b"Via: 1.1 linkerd\r\n"
+_LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
 
 class Name:
     """What the lane needs of a logical name's service stack."""
 
-    __slots__ = ("classifier", "retry", "service", "stats")
+    __slots__ = ("classifier", "linkerd", "retry", "service", "stats")
 
     def __init__(self, service: Any, classifier: Any) -> None:
         self.service = service
         self.classifier = classifier
+        self.linkerd = classifier in _LINKERD_CLASSIFIERS
+        """One of Linkerd's classifiers: every answer under 500 without ``l5d-*`` headers
+        is a success (no need to call it)."""
         found = {type(f): f for f in filters_of(service)}
         self.stats: StatsFilter[Any, Any] | None = found.get(StatsFilter)
         self.retry: RetryFilter[Any, Any] | None = found.get(RetryFilter)
