@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
+from roost.mesh.lane.parts import request_url
 from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow
 from roost.rpc.http.message import Headers, Request
 from roost.rpc.http.server_conn import ServerConnection
@@ -80,11 +81,9 @@ class LaneConnection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self.writing_paused = False
         """The client reads slower than its answer comes (``flow.paused``, read cheaply)."""
-        self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._slow = False
         self._complete = 0
-        self._begun = 0
         self._length = 0
         self._host: bytes | None = None
 
@@ -139,17 +138,16 @@ class LaneConnection(asyncio.Protocol):
     # -- a read ---------------------------------------------------------------------------
 
     def _take(self, data: bytes) -> None:
-        self._url = b""
         self._headers = []
         self._slow = False
-        self._complete = self._begun = self._length = 0
+        self._complete = self._length = 0
         self._host = None
         try:
             self._parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade):
             self._hand_over(data)
             return
-        if self._complete != 1 or self._begun != 1 or self._slow:
+        if self._complete != 1 or self._slow:
             self._hand_over(data)
             return
         parser = self._parser
@@ -170,6 +168,7 @@ class LaneConnection(asyncio.Protocol):
         config = self.config
         if (
             head_end < 0
+            or head_end + 4 + self._length != len(data)  # more than the one request
             or line_end > config.max_request_line
             or head_end - line_end > config.max_header_bytes
         ):
@@ -179,7 +178,7 @@ class LaneConnection(asyncio.Protocol):
         self._last = self._loop.time()
         self.server.requests += 1
         lane = self.lane
-        if not lane.proxy(self, method, self._url, self._headers, data, head_end, self._host):
+        if not lane.proxy(self, method, self._headers, data, head_end, self._host):
             self._serve_fully(method, data, head_end)
 
     def _hand_over(self, data: bytes) -> None:
@@ -206,7 +205,8 @@ class LaneConnection(asyncio.Protocol):
         back: no route cached yet, a per-request dtab, an error to explain…)."""
         headers = Headers.parsed(self._headers)
         body = data[head_end + 4 :]
-        request = Request(method, self._url.decode("latin-1"), headers, body, "1.1")
+        url = request_url(data).decode("latin-1")
+        request = Request(method, url, headers, body, "1.1")
         self._task = self._loop.create_task(self._answer(request), context=contextvars.Context())
 
     async def _answer(self, request: Request) -> None:
@@ -288,12 +288,6 @@ class LaneConnection(asyncio.Protocol):
         self._idle_timer = self._write_timer = None
 
     # -- parser callbacks -----------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        self._begun += 1
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name)

@@ -9,7 +9,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from roost.mesh.hops import HOP_BY_HOP, SUCCESS_CLASS, success_class
-from roost.mesh.lane.parts import VIA, Name, Target
+from roost.mesh.lane.parts import VIA, Name, Target, request_url
 from roost.mesh.lane.upstream import Upstream, UpstreamPool
 from roost.mesh.responses import error_response
 from roost.rpc.accrual import FailureAccrualFactory
@@ -46,7 +46,6 @@ class Flight:
         "status",
         "target",
         "up",
-        "url",
         "verdict",
     )
 
@@ -55,7 +54,6 @@ class Flight:
         lane: Lane,
         conn: LaneConnection,
         method: str,
-        url: bytes,
         raw: list[tuple[bytes, bytes]],
         data: bytes,
         name: Name,
@@ -67,7 +65,6 @@ class Flight:
         self.lane = lane
         self.conn = conn
         self.method = method
-        self.url = url
         self.raw = raw
         self.data = data
         self.name = name
@@ -89,7 +86,7 @@ class Flight:
     def req(self) -> Request:
         """The request as a ``Request``, for what needs one (classifiers, the full path)."""
         if self._req is None:
-            url = self.url.decode("latin-1")
+            url = request_url(self.data).decode("latin-1")
             self._req = Request(self.method, url, Headers.parsed(self.raw), b"", "1.1")
         return self._req
 

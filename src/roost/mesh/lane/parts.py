@@ -24,6 +24,13 @@ VIA = b"Via: 1.1 linkerd\r\n"
 _LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
 
+def request_url(data: bytes) -> bytes:
+    """The request target of the request ``data`` starts with (a request line httptools
+    has already parsed: method, target and version, one space apart)."""
+    line = data[: data.find(b"\r\n")]
+    return line[line.find(b" ") + 1 : line.rfind(b" ")]
+
+
 class Name:
     """What the lane needs of a logical name's service stack."""
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.mesh.identifiers import HeaderTokenIdentifier, Identified
 from roost.mesh.lane.flight import Flight
-from roost.mesh.lane.parts import VIA, Client, Name, Route, Target
+from roost.mesh.lane.parts import VIA, Client, Name, Route, Target, request_url
 from roost.mesh.lane.tally import Tally
 from roost.naming.bindings import OK
 from roost.rpc.accrual import FailureAccrualFactory
@@ -78,7 +78,6 @@ class Lane:
         self,
         conn: LaneConnection,
         method: str,
-        url: bytes,
         raw: list[tuple[bytes, bytes]],
         data: bytes,
         head_end: int,
@@ -91,7 +90,7 @@ class Lane:
         now = monotonic()
         route = self._routes.get(host) if host is not None and self.by_host else None
         if route is None or route.base is not router.base or now - route.checked >= RECHECK:
-            route = self._resolve(method, url, raw, host, now)
+            route = self._resolve(method, request_url(data), raw, host, now)
             if route is None:
                 return False
         binding = route.binding
@@ -124,7 +123,7 @@ class Lane:
         # -- committed: from here on the lane answers ------------------------------------
         assert self.stats is not None and self.tracer is not None
         name = route.name
-        flight = Flight(self, conn, method, url, raw, data, name, target, lease, factory, now)
+        flight = Flight(self, conn, method, raw, data, name, target, lease, factory, now)
         self.stats.pending += 1
         name.stats.pending += 1  # type: ignore[union-attr]
         target.pair.pending += 1
