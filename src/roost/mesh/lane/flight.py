@@ -155,7 +155,8 @@ class Flight:
             return
         conn = self.conn
         closing = conn.draining or conn.server.draining
-        transport.write(self._head(up, status, data, success_class(verdict), closing))
+        mark = "1.0" if verdict is ResponseClass.SUCCESS else success_class(verdict)
+        transport.write(self._head(up, status, data, mark, closing))
         if conn.writing_paused:
             up.pause()
 

@@ -130,8 +130,9 @@ class Upstream(asyncio.Protocol):
             chunk = data
         elif self._headed:
             chunk, self._buffer = self._buffer + data, b""
-            for _ in range(self._interims):  # 1xx answers are not relayed (nor were asked)
-                chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :]
+            if self._interims:  # 1xx answers are not relayed (nor were asked)
+                for _ in range(self._interims):
+                    chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :]
             self._head_len = chunk.find(b"\r\n\r\n") + 4
             self._have = 0
         else:

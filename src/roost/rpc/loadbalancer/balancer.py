@@ -55,6 +55,10 @@ class Balancer(abc.ABC, Generic[N]):
         cls = type(self)  # the hooks an algorithm overrides (the others cost no call)
         self._acquired = self._on_acquire if cls._on_acquire is not Balancer._on_acquire else None
         self._released = self._on_release if cls._on_release is not Balancer._on_release else None
+        self._rebuilds = (
+            cls._needs_rebuild is not Balancer._needs_rebuild
+            or cls._may_find_open is not Balancer._may_find_open
+        )
 
     # -- endpoint changes ------------------------------------------------------------------
 
@@ -102,11 +106,13 @@ class Balancer(abc.ABC, Generic[N]):
         """The node for the next request (raises :class:`NoBrokersAvailable` when empty)."""
         if not self._vector:
             raise NoBrokersAvailable("no endpoints to balance over")
+        rebuilds = self._rebuilds
         for _ in range(self.max_effort):
-            if self._needs_rebuild():
-                self._rebuild()
-            if not self._may_find_open():
-                break
+            if rebuilds:
+                if self._needs_rebuild():
+                    self._rebuild()
+                if not self._may_find_open():
+                    break
             node = self._pick_once()
             if node.status is Status.OPEN:
                 return node
