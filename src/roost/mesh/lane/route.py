@@ -35,6 +35,7 @@ from roost.mesh.lane.tally import Tally
 from roost.naming.bindings import OK
 from roost.rpc.accrual import FailureAccrualFactory
 from roost.rpc.context import TraceId
+from roost.rpc.errors import NoBrokersAvailable
 from roost.rpc.http.message import Headers, Request
 from roost.rpc.service import filters_of
 from roost.rpc.stats_filter import StatsFilter
@@ -112,11 +113,12 @@ class Lane:
         if nack is not None and not nack.admit():
             return False
         http_client = target.http_client
-        balancer = http_client.balancer
-        if not balancer.size:
+        try:
+            lease = http_client.balancer.acquire()
+        except NoBrokersAvailable:
             return False
-        lease = balancer.acquire()
-        factory = http_client.endpoint_factory(lease.node.address)
+        address = lease.node.address
+        factory = http_client.endpoint_factory(address)
         if factory is None:
             http_client.release(lease)
             return False
@@ -145,10 +147,13 @@ class Lane:
         cut = head_end + 2
         flight.out = b"".join((data[:cut], VIA, target.headers, added, data[cut:]))
         self._flights[conn] = flight
-        pool = client.pool(lease.node.address)
+        pool = client.pools.get(address)
+        if pool is None:
+            pool = client.pool(address)
         up = pool.take(now)
         if up is not None:
-            flight.send(up)
+            flight.up = up
+            up.send(flight.out, flight)
         else:
             conn._task = asyncio.get_running_loop().create_task(flight.connect(pool))
         return True
