@@ -55,6 +55,8 @@ class Backend:
         self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
         self.calls: Counter[str] = Counter()
         self.accepted = self.open = 0
+        self.via: list[int] = []
+        """For each request seen, which connection it came on (1: the first accepted)."""
         self.server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -66,6 +68,7 @@ class Backend:
     def reset(self) -> None:
         self.seen.clear()
         self.calls.clear()
+        self.via.clear()
         self.accepted = 0
 
     async def aclose(self) -> None:
@@ -79,6 +82,7 @@ class Backend:
 
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        number = self.accepted
         self.open += 1
         self._writers.add(writer)
         try:
@@ -90,6 +94,7 @@ class Backend:
                 body = await _body(reader, headers)
                 self.seen.append((method, target, headers, body))
                 self.calls[target] += 1
+                self.via.append(number)
                 if not await self._answer(method, target, body, writer):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -17,7 +17,7 @@ from roost.rpc.classifier import (
     retryable_read_5xx,
     server_errors_as_failures,
 )
-from roost.rpc.context import retry_attempt
+from roost.rpc.context import retry_attempt, tried_before, tried_scope
 from roost.rpc.errors import (
     ChannelClosed,
     ConnectionFailed,
@@ -456,3 +456,32 @@ async def test_retry_storm_is_bounded_by_the_budget() -> None:
 async def test_naive_retries_quadruple_the_load_of_a_failing_backend() -> None:
     sent, seen = await run_storm(lambda clock: RetryFilter(RetryPolicy(3), budget=Unlimited()))
     assert seen == 4 * sent == 24_000
+
+
+@pytest.mark.parametrize(("tried", "calls", "attempts"), [(0, 4, [0, 1, 2, 3]), (1, 3, [1, 2, 3])])
+async def test_retry_filter_goes_on_from_the_tries_a_caller_already_made(
+    tried: int, calls: int, attempts: list[int]
+) -> None:
+    """The mesh's fast lane tried a request once and hands it on: the retry filter counts
+    that try (retries per request, the limit, the backoff's place) and no filter below it
+    sees the lane's count."""
+    backend = Backend(always=ConnectionFailed)
+    sleeps = Sleeps()
+    f: RetryFilter[object, str] = RetryFilter(
+        RetryPolicy(3), budget=budget(), backoff=exponential(1.0, 2.0), sleep=sleeps
+    )
+    seen_below: list[int] = []
+
+    async def below(req: object) -> str:
+        seen_below.append(tried_before())
+        return await backend(req)
+
+    with tried_scope(tried):
+        with pytest.raises(ConnectionFailed):
+            await f.and_then(FnService(below))("req")
+        assert tried_before() == tried  # the caller's scope, as it was
+    assert seen_below == [0] * calls
+    assert backend.calls == calls
+    assert backend.attempts == attempts
+    assert f.stats.retries_per_request == {3: 1}
+    assert sleeps.delays == [1.0, 2.0, 4.0][tried:]

@@ -88,6 +88,7 @@ _deadline: ContextVar[Deadline | None] = ContextVar("roost_rpc_deadline", defaul
 _dtab: ContextVar[str] = ContextVar("roost_rpc_dtab", default="")
 _trace: ContextVar[TraceId | None] = ContextVar("roost_rpc_trace", default=None)
 _attempt: ContextVar[int] = ContextVar("roost_rpc_attempt", default=0)
+_tried: ContextVar[int] = ContextVar("roost_rpc_tried", default=0)
 
 T = TypeVar("T")
 
@@ -166,3 +167,14 @@ def retry_attempt() -> int:
 
 def attempt_scope(attempt: int) -> AbstractContextManager[None]:
     return _Scope(_attempt, attempt)
+
+
+def tried_before() -> int:
+    """Retries of this request already made before it reached the retry filter below (the
+    mesh's fast lane tried it once and hands it on to be tried again): that filter goes on
+    counting from there."""
+    return _tried.get()
+
+
+def tried_scope(retries: int) -> AbstractContextManager[None]:
+    return _Scope(_tried, retries)

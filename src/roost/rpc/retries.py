@@ -29,7 +29,7 @@ from typing import Generic, cast
 from roost.rpc.backoff import const, decorrelated_jittered
 from roost.rpc.budget import Budget, RetryBudget
 from roost.rpc.classifier import ResponseClassifier, default_classifier
-from roost.rpc.context import attempt_scope
+from roost.rpc.context import attempt_scope, tried_before, tried_scope
 from roost.rpc.errors import Flags, RpcError
 from roost.rpc.service import Filter, Rep, Req, Service, Status
 from roost.rpc.stats import Histogram
@@ -248,7 +248,17 @@ class RetryFilter(Filter[Req, Rep, Req, Rep]):
     async def __call__(self, req: Req, service: Service[Req, Rep]) -> Rep:
         self.budget.deposit()
         delays = iter(self.backoff)
-        retries = 0
+        tried = tried_before()
+        if tried:  # a caller made the first tries itself (the mesh's fast lane): go on
+            for _ in range(tried):
+                next(delays, None)
+            with tried_scope(0):  # (retry filters below count their own)
+                return await self._retrying(req, service, delays, tried)
+        return await self._retrying(req, service, delays, 0)
+
+    async def _retrying(
+        self, req: Req, service: Service[Req, Rep], delays: Iterator[float], retries: int
+    ) -> Rep:
         try:
             while True:
                 with attempt_scope(retries):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from roost.mesh.lane.parts import request_url
+from roost.rpc.context import tried_scope
 from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow
 from roost.rpc.http.message import Headers, Request
 from roost.rpc.http.server_conn import ServerConnection
@@ -200,19 +201,22 @@ class LaneConnection(asyncio.Protocol):
 
     # -- answering ------------------------------------------------------------------------
 
-    def _serve_fully(self, method: str, data: bytes, head_end: int) -> None:
+    def _serve_fully(self, method: str, data: bytes, head_end: int, tried: int = 0) -> None:
         """Answer one parsed request through the full server stack (what the lane gives
-        back: no route cached yet, a per-request dtab, an error to explain…)."""
+        back: no route cached yet, a per-request dtab, an error to explain…); ``tried``:
+        retries the lane already made of it (the name's retry filter counts on from there)."""
         headers = Headers.parsed(self._headers)
         body = data[head_end + 4 :]
         url = request_url(data).decode("latin-1")
         request = Request(method, url, headers, body, "1.1")
-        self._task = self._loop.create_task(self._answer(request), context=contextvars.Context())
+        answer = self._answer(request, tried)
+        self._task = self._loop.create_task(answer, context=contextvars.Context())
 
-    async def _answer(self, request: Request) -> None:
+    async def _answer(self, request: Request, tried: int) -> None:
         exchange = Exchange(request, True)
         try:
-            rep = await call_service(self.server.service, request)
+            with tried_scope(tried):
+                rep = await call_service(self.server.service, request)
             keep = await write_response(self, exchange, rep)  # type: ignore[arg-type]
         except OSError:
             keep = False

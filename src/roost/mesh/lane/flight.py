@@ -137,11 +137,7 @@ class Flight:
         else:
             verdict = self._classify(up, status)
         retry = self.name.retry
-        if (
-            verdict is ResponseClass.RETRYABLE_FAILURE
-            and retry is not None
-            and retry.budget.try_withdraw()
-        ):
+        if verdict is ResponseClass.RETRYABLE_FAILURE and retry is not None and self._withdraw():
             retry.stats.retries += 1
             up.abort()  # the answer is dropped: the full path sends the request again
             self.status = status
@@ -218,7 +214,7 @@ class Flight:
             verdict = self.name.classifier(self.req, error)
         except Exception:
             verdict = ResponseClass.NON_RETRYABLE_FAILURE
-        if verdict.retryable and retry is not None and retry.budget.try_withdraw():
+        if verdict.retryable and retry is not None and self._withdraw():
             retry.stats.retries += 1  # (a GET whose connection died, retryableRead5XX…)
             self._settle(error, give_back=RETRY)
             return
@@ -226,6 +222,13 @@ class Flight:
         answer.headers.add(SUCCESS_CLASS, "0.0")
         self._settle(error, answer=answer)
         self._write_whole(answer)
+
+    def _withdraw(self) -> bool:
+        """A retry from the name's budget, once the deposits of requests before are in."""
+        retry = self.name.retry
+        assert retry is not None
+        self.lane.tally.flush()
+        return retry.budget.try_withdraw()
 
     def _never_sent(self) -> None:
         """The backend could not be reached: the full path takes the request (a requeue)."""
@@ -313,7 +316,8 @@ class Flight:
             if nack is not None:
                 nack.observe(not nacked)
             data = self.data
-            self.conn._serve_fully(self.method, data, data.find(b"\r\n\r\n"))
+            tried = 1 if give_back == RETRY else 0  # (this attempt was the first try)
+            self.conn._serve_fully(self.method, data, data.find(b"\r\n\r\n"), tried)
             return
         if error is None:
             ok = self.verdict.is_success
