@@ -93,19 +93,16 @@ class HttpClient:
         self.pool_stats = pool_stats
         self.classifier = classifier
         self.has_attempt_timeout = attempt_timeout is not None
+        self.endpoint_factory: Callable[[str], Any] = built.factory.factory_for
+        """The top of an endpoint's own stack (failure accrual) by address, ``None`` if
+        unknown."""
+        self.release: Callable[[Lease], None] = built.factory.release
+        """End a lease taken from :attr:`balancer` (``acquire()``), as a session's close does."""
 
     @property
     def service(self) -> Service[Request, Response]:
         """The client's stack (its filters: :func:`roost.rpc.service.filters_of`)."""
         return self._service
-
-    def endpoint_factory(self, address: str) -> Any:
-        """The top of an endpoint's own stack (failure accrual), ``None`` if unknown."""
-        return self._built.factory.factory_for(address)
-
-    def release(self, lease: Lease) -> None:
-        """End a lease taken from :attr:`balancer` (``acquire()``), as a session's close does."""
-        self._built.factory.release(lease)
 
     def __call__(self, req: Request) -> Coroutine[Any, Any, Response]:
         return self._service(req)
