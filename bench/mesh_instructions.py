@@ -1,7 +1,8 @@
 """CPU instructions per request through roost mesh, deterministic where req/s on a shared VM
 is not: a raw client, the mesh and a raw backend (httptools, answering as nginx does) in one
-process, N sequential requests on a few keep-alive connections, run twice under callgrind
-(N and 3N requests); the difference over 2N is the cost of one request::
+process, N requests over 32 keep-alive connections (one at a time on each, as ``wrk`` in
+bench/mesh.py sends them), run twice under callgrind (N and 3N requests); the difference over
+2N is the cost of one request::
 
     python bench/mesh_instructions.py                 # fast lane (needs valgrind)
     ROOST_MESH_LANE=0 python bench/mesh_instructions.py   # the full path
@@ -124,8 +125,8 @@ def instructions(count: int, connections: int, direct: bool) -> int:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("-n", "--requests", type=int, default=1000)
-    p.add_argument("-c", "--connections", type=int, default=4)
+    p.add_argument("-n", "--requests", type=int, default=2000)
+    p.add_argument("-c", "--connections", type=int, default=32)
     p.add_argument("--direct", action="store_true", help="client to backend, no mesh")
     p.add_argument("--once", action="store_true", help="one run, no valgrind")
     args = p.parse_args()
