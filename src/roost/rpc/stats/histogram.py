@@ -63,13 +63,8 @@ class Batch:
 
     def __init__(self, values: list[float]) -> None:
         buckets: dict[int, int] = {}
-        for value in values:  # (bucket_of, inline)
-            if value < LOWEST:
-                i = 0
-            elif value >= HIGHEST:
-                i = _LAST
-            else:
-                i = int(_log(value) * _K + _OFFSET)
+        for value in values:
+            i = bucket_of(value)
             buckets[i] = buckets.get(i, 0) + 1
         self.buckets = buckets
         self.count = len(values)
