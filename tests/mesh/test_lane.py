@@ -240,3 +240,44 @@ async def test_a_client_with_a_pool_size_limit_is_left_to_the_full_path(
     assert backend.accepted <= 1  # the full path's one pooled connection: none of the lane's
     for c in clients:
         c.close()
+
+
+SECOND = b"GET /b HTTP/1.1\r\nContent-Length: 60\r\nX-Pad: "
+SECOND += b"a" * (60 - len(SECOND))  # the start of a request whose length is its own
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_a_second_request_started_in_the_same_read_is_not_taken_for_a_body(
+    meshes: Meshes, backend: Backend, lane: bool
+) -> None:
+    """One read: a whole request and the head of another whose Content-Length matches what
+    follows. Taken as one request with a body, the rest would wait on a pooled backend
+    connection and swallow the next client's request."""
+    m = await meshes.start(backend.address, lane=lane)
+    (await warm(m)).close()
+    backend.reset()
+    first = await Client.open(m.servers[0].address)
+    first.writer.write(req("/a") + SECOND)
+    assert bytes((await first.read())[0].body) == b"GET /a "
+    other = await Client.open(m.servers[0].address)
+    await other.send(req("/c", "POST", b"secret-body"))
+    assert bytes((await other.read())[0].body) == b"POST /c secret-body"
+    assert [path for _, path, _, _ in backend.seen] == ["/a", "/c"]
+    first.close()
+    other.close()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+@pytest.mark.parametrize("line", [b"GET  /x HTTP/1.1", b"GET /x  HTTP/1.1"])
+async def test_a_request_line_with_more_spaces_keeps_its_target(
+    meshes: Meshes, backend: Backend, lane: bool, line: bytes
+) -> None:
+    m = await meshes.start(backend.address, lane=lane)
+    c = await warm(m)
+    backend.reset()
+    for _ in range(2):  # (the lane's route is cached after the first)
+        await c.send(line + b"\r\nHost: web\r\n\r\n")
+        r = (await c.read())[0]
+        assert (r.status, bytes(r.body)) == (200, b"GET /x ")
+    assert [path for _, path, _, _ in backend.seen] == ["/x", "/x"]
+    c.close()

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from roost.mesh.app import Mesh
+from roost.mesh.lane.tally import Tally
+from roost.rpc.stats import MetricsRegistry
+from roost.rpc.stats.receiver import StatsReceiver
+from roost.rpc.stats_filter import StatsFilter
 from tests.mesh.lanekit import RETRYABLE, Backend, Client, Meshes, req, warm
 from tests.mesh.meshkit import metrics
 
@@ -78,3 +83,46 @@ async def test_the_lane_goes_on_routing_while_a_binding_is_refreshed(
     c.close()
     assert len(backend.via) > 50
     assert set(backend.via[1:]) == {2}  # all on the lane's connection
+
+
+class Broken:
+    def leave_all(self, batch: object) -> None:
+        raise RuntimeError("broken")
+
+
+def stand_in(server: object) -> SimpleNamespace:
+    """A Target as the tally reads it (our own interface, in a unit test)."""
+    name = SimpleNamespace(stats=None, retry=None)
+    client = SimpleNamespace(stats=None, requeue=None, nack=None)
+    return SimpleNamespace(
+        server=server, name=name, client=client, pair=None, done=[], factories=[]
+    )
+
+
+async def test_one_targets_trouble_does_not_stop_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tally = Tally()
+    fine = StatsFilter[object, object](StatsReceiver(MetricsRegistry(), "fine"))
+    broken, good = stand_in(Broken()), stand_in(fine)
+    fine.begin()
+    for target in (broken, good, broken):
+        tally.success(target, object(), 1.5)  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # the end of the turn
+    assert (fine.pending, fine._requests.value) == (0, 1)
+    assert broken.done == good.done == []
+    assert "recording the fast lane's successes failed" in caplog.text
+
+
+async def test_a_routers_servers_share_one_tally(meshes: Meshes, backend: Backend) -> None:
+    servers = "  servers: [{port: 0}, {port: 0}]\n"
+    m = await meshes.start(backend.address, extra=servers)
+    for server in m.servers:
+        c = await Client.open(server.address)
+        for _ in range(2):
+            await c.send(req("/"))
+            assert (await c.read())[0].status == 200
+        c.close()
+    lanes = m._lanes
+    assert len(lanes) == 2
+    assert lanes[0].tally is lanes[1].tally

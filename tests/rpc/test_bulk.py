@@ -16,12 +16,16 @@ from roost.rpc.accrual import (
 )
 from roost.rpc.accrual_policy import OrElse, success_rate, success_rate_windowed
 from roost.rpc.budget import RetryBudget, WithdrawOnlyBudget
+from roost.rpc.client_stack import Label, build_client
+from roost.rpc.endpoints import EndpointSet, parse_endpoints
 from roost.rpc.retries import RetryStats
+from roost.rpc.stack import Params
 from roost.rpc.stats import MetricsRegistry
 from roost.rpc.stats.histogram import Batch, Histogram
-from roost.rpc.stats.receiver import StatsReceiver
+from roost.rpc.stats.receiver import NullStatsReceiver, StatsReceiver
 from roost.rpc.stats_filter import StatsFilter
 from tests.rpc.test_accrual import Endpoint
+from tests.rpc.test_client_stack import Backends
 
 VALUES = [
     [0.42],
@@ -158,3 +162,18 @@ def test_a_run_of_successes_is_recorded_once_only_where_that_is_the_same() -> No
     assert not success_rate(0.9, 10).once_per_success_run
     assert OrElse(consecutive_failures(3), consecutive_failures(5)).once_per_success_run
     assert not OrElse(consecutive_failures(3), success_rate(0.9, 10)).once_per_success_run
+
+
+async def test_a_client_without_stats_records_its_requests_in_bulk_into_nothing() -> None:
+    """The null receiver's histograms take bulk records too (every request of a requeue
+    filter ends in ``requeued(0)``)."""
+    built = build_client(
+        EndpointSet(parse_endpoints("10.0.0.1:80")), Backends().transport, Params([Label("web")])
+    )
+    assert await built.service("x") == "10.0.0.1:80:x"
+    null = NullStatsReceiver()
+    f = StatsFilter[object, object](null)
+    f.begin()
+    f.leave_all(Batch([1.0]))
+    null.stat("h").add_times(1.0, 3)
+    assert f.pending == 0

@@ -28,6 +28,7 @@ from roost.mesh.dashboard import DASHBOARD_HTML
 from roost.mesh.hops import RouterEdge, server_classifier
 from roost.mesh.lane.conn import LaneConnection
 from roost.mesh.lane.route import Lane
+from roost.mesh.lane.tally import Tally
 from roost.mesh.namerd_interpreter import NamerdDtabWatcher, namerd_url
 from roost.mesh.router import Router
 from roost.mesh.telemetry import MeshTracing, prometheus_page, prometheus_pages, zipkin_of
@@ -77,6 +78,7 @@ class Mesh:
         self.flush_interval = flush_interval
         self.fast_lane = fast_lane
         self._lanes: list[Lane] = []
+        self._tallies: dict[str, Tally] = {}
         self.tracing: MeshTracing | None = None
         self._prometheus = prometheus_pages(config.telemetry)
 
@@ -123,8 +125,9 @@ class Mesh:
         lanes: list[Lane] = []
 
         def connection(server: Server) -> asyncio.Protocol:
-            if not lanes:
-                lanes.append(Lane(router, server.service))
+            if not lanes:  # (a router's servers' lanes share one tally: one order)
+                tally = self._tallies.setdefault(rc.name, Tally())
+                lanes.append(Lane(router, server.service, tally))
                 self._lanes.append(lanes[0])
             return LaneConnection(server, lanes[0])
 

@@ -250,8 +250,11 @@ class RetryFilter(Filter[Req, Rep, Req, Rep]):
         delays = iter(self.backoff)
         tried = tried_before()
         if tried:  # a caller made the first tries itself (the mesh's fast lane): go on
+            delay = None
             for _ in range(tried):
-                next(delays, None)
+                delay = next(delays, None)
+            if delay:  # the wait before the retry this is
+                await self.sleep(delay)
             with tried_scope(0):  # (retry filters below count their own)
                 return await self._retrying(req, service, delays, tried)
         return await self._retrying(req, service, delays, 0)

@@ -149,8 +149,8 @@ class StatsFilter(Filter[Req, Rep, Req, Rep]):
         n = successes.count
         self.pending -= n
         self._latency.merge(successes)
-        self._requests.value += n
-        self._success.value += n
+        self._requests.incr(n)
+        self._success.incr(n)
 
     def _record(self, req: Req, result: object, default: str, start: float) -> None:
         kind = self._classify(req, result, default)

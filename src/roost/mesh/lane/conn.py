@@ -178,8 +178,9 @@ class LaneConnection(asyncio.Protocol):
         self.busy = True
         self._last = self._loop.time()
         self.server.requests += 1
-        lane = self.lane
-        if not lane.proxy(self, method, self._headers, data, head_end, self._host):
+        if data.find(b"  ", 0, line_end) >= 0:  # spaces the full path tidies up
+            self._serve_fully(method, data, head_end)
+        elif not self.lane.proxy(self, method, self._headers, data, head_end, self._host):
             self._serve_fully(method, data, head_end)
 
     def _hand_over(self, data: bytes) -> None:
@@ -294,6 +295,9 @@ class LaneConnection(asyncio.Protocol):
     # -- parser callbacks -----------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._complete:  # a second request in the same read: the full server's
+            self._slow = True
+            return
         size = len(name)
         if size in _SLOW_SIZES or name[:4].lower() == b"l5d-":
             if name.lower() in _SLOW or name[:4].lower() == b"l5d-":

@@ -26,9 +26,9 @@ _LINKERD_CLASSIFIERS = frozenset(HTTP_CLASSIFIERS.values())
 
 def request_url(data: bytes) -> bytes:
     """The request target of the request ``data`` starts with (a request line httptools
-    has already parsed: method, target and version, one space apart)."""
+    has already parsed: method, target and version, spaces apart)."""
     line = data[: data.find(b"\r\n")]
-    return line[line.find(b" ") + 1 : line.rfind(b" ")]
+    return line[line.find(b" ") + 1 : line.rfind(b" ")].strip(b" ")
 
 
 class Name:
@@ -119,11 +119,28 @@ class Client:
 class Target:
     """One bound name of a route: its client and what the lane writes for it."""
 
-    __slots__ = ("client", "done", "factories", "headers", "http_client", "name", "pair")
+    __slots__ = (
+        "client",
+        "done",
+        "factories",
+        "headers",
+        "http_client",
+        "name",
+        "pair",
+        "server",
+    )
 
     def __init__(
-        self, http_client: HttpClient, client: Client, name: Name, pair: Any, headers: bytes
+        self,
+        http_client: HttpClient,
+        client: Client,
+        name: Name,
+        pair: Any,
+        headers: bytes,
+        server: Any,
     ) -> None:
+        self.server = server
+        """The router server's StatsFilter (its lane's)."""
         self.http_client = http_client
         self.client = client
         self.name = name

@@ -56,14 +56,16 @@ RECHECK = 1.0
 class Lane:
     """One router server's fast lane (see the module docstring)."""
 
-    def __init__(self, router: Router, server_service: Any) -> None:
+    def __init__(self, router: Router, server_service: Any, tally: Tally | None = None) -> None:
+        """``tally``: where plain successes are held till the end of the loop's turn
+        (shared by a router's servers, so their outcomes keep one order)."""
         self.router = router
         found = {type(f): f for f in filters_of(server_service)}
         self.stats: StatsFilter[Any, Any] | None = found.get(StatsFilter)
         tracing = found.get(ServerTracingFilter)
         self.tracer = tracing.tracer if tracing is not None else None
         self.on = self.stats is not None and self.tracer is not None and self.tracer.sink is None
-        self.tally = Tally(self.stats)
+        self.tally = tally if tally is not None else Tally()
         identifiers = router.identify.identifiers
         first = identifiers[0] if len(identifiers) == 1 else None
         self.by_host = isinstance(first, HeaderTokenIdentifier) and first.header.lower() == "host"
@@ -213,7 +215,8 @@ class Lane:
         if bound.residual.elems:
             lines.append(f"l5d-dst-residual: {bound.residual.show}\r\n")
         headers = "".join(lines).encode("latin-1")
-        target = Target(http_client, client, route.name, router._per_pair(bound.id, dst), headers)
+        pair = router._per_pair(bound.id, dst)
+        target = Target(http_client, client, route.name, pair, headers, self.stats)
         route.targets[id(bound)] = target
         return target
 

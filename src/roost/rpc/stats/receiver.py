@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from roost.rpc.stats.histogram import Histogram
+from roost.rpc.stats.histogram import Batch, Histogram
 from roost.rpc.stats.metrics import Counter, Gauge, NullCounter
 
 Metric = Counter | Gauge | Histogram
@@ -197,4 +197,10 @@ class _NullHistogram(Histogram):
         self._counts = []
 
     def add(self, value: float) -> None:
+        pass
+
+    def add_times(self, value: float, times: int) -> None:
+        pass
+
+    def merge(self, batch: Batch) -> None:
         pass
