@@ -105,3 +105,16 @@ def test_a_node_with_a_source_takes_its_status_from_it() -> None:
 def test_max_effort_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_effort"):
         P2CLeastLoaded(max_effort=0)
+
+
+@pytest.mark.parametrize(("status", "panicked"), [(Status.OPEN, 0), (Status.BUSY, 1)])
+def test_one_node_is_the_pick_panicking_as_before_when_it_is_not_open(
+    status: Status, panicked: int
+) -> None:
+    """A stateless P2C over one node skips the distributor while the node is open; one that
+    is not open goes through the loop and its panic as with more nodes."""
+    balancer = balancer_with(status, max_effort=3)
+    node = balancer.pick()
+    assert node.address == "10.0.0.0:80"
+    assert balancer.panicked == panicked
+    assert balancer.picks == (0 if status is Status.OPEN else 3 + 1)

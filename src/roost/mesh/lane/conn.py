@@ -151,32 +151,28 @@ class LaneConnection(asyncio.Protocol):
         if self._complete != 1 or self._slow:
             self._hand_over(data)
             return
-        parser = self._parser
-        method = _METHODS.get(parser.get_method())
+        method = _METHODS.get(self._parser.get_method())
+        head_end = data.find(b"\r\n\r\n")
+        line_end = data.find(b"\r\n")
         if (
             method is None
-            or parser.get_http_version() != "1.1"
-            or not parser.should_keep_alive()
+            or not data.startswith(b"HTTP/1.1", line_end - 8)  # (keep-alive: no Connection)
+            or line_end < 8
             or self.draining
         ):
             self._hand_over(data)
             return
-        if data[:2] == b"\r\n":  # blank lines before the request: the full server skips them
-            self._hand_over(data)
-            return
-        head_end = data.find(b"\r\n\r\n")
-        line_end = data.find(b"\r\n")
         config = self.config
         if (
-            head_end < 0
+            line_end == 0  # blank lines before the request: the full server skips them
+            or head_end < 0
             or head_end + 4 + self._length != len(data)  # more than the one request
             or line_end > config.max_request_line
             or head_end - line_end > config.max_header_bytes
         ):
             self._hand_over(data)  # (the full server answers 414 or 431)
             return
-        self.busy = True
-        self._last = self._loop.time()
+        self.busy = True  # (the idle timer rests while busy; answered() sets _last)
         self.server.requests += 1
         if data.find(b"  ", 0, line_end) >= 0:  # spaces the full path tidies up
             self._serve_fully(method, data, head_end)

@@ -102,10 +102,18 @@ class Balancer(abc.ABC, Generic[N]):
 
     # -- picking ---------------------------------------------------------------------------
 
+    stateless_pick = False
+    """``_pick_once`` keeps no state (P2C): with one node it is that node, no call needed."""
+
     def pick(self) -> N:
         """The node for the next request (raises :class:`NoBrokersAvailable` when empty)."""
-        if not self._vector:
+        vector = self._vector
+        if not vector:
             raise NoBrokersAvailable("no endpoints to balance over")
+        if self.stateless_pick and len(vector) == 1 and not self._rebuilds:
+            node = vector[0]
+            if node.status is Status.OPEN:
+                return node
         rebuilds = self._rebuilds
         for _ in range(self.max_effort):
             if rebuilds:

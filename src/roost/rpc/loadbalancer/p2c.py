@@ -37,6 +37,7 @@ class P2CLeastLoaded(Balancer[Node]):
     """P2C where a node's load is its outstanding requests."""
 
     algorithm = "p2c_least_loaded"
+    stateless_pick = True
 
     def _new_node(self, endpoint: Endpoint, source: HasStatus | None) -> Node:
         return Node(endpoint, self.clock, source)

@@ -74,6 +74,7 @@ class P2CPeakEwma(Balancer[PeakEwmaNode]):
     """P2C where a node's load is its Peak EWMA cost."""
 
     algorithm = "p2c_peak_ewma"
+    stateless_pick = True
 
     def __init__(
         self,
