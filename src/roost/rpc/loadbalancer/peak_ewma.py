@@ -51,12 +51,14 @@ class PeakEwmaNode(Node):
         """A round trip of ``rtt_ns`` ended now (``now``: the clock's, if already read)."""
         if now is None:
             now = self.clock.monotonic()
-        w = math.exp(-max(now - self._stamp, 0.0) / self.decay_time)
-        if rtt_ns > self.ema:
+        elapsed = now - self._stamp
+        if rtt_ns > self.ema:  # a peak is taken at once
             self.ema = rtt_ns
         else:
+            w = math.exp(-elapsed / self.decay_time) if elapsed > 0.0 else 1.0
             self.ema = rtt_ns * (1.0 - w) + self.ema * w
-        self._stamp = max(now, self._stamp)
+        if elapsed > 0.0:
+            self._stamp = now
 
     def load(self) -> float:
         self.observe(0.0)
