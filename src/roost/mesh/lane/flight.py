@@ -113,11 +113,9 @@ class Flight:
     # -- from the backend (Upstream's Exchange) -----------------------------------------
 
     def _classify(self, up: Upstream, status: int) -> ResponseClass:
-        """The name's verdict. Linkerd's classifiers call anything under 500 a success
-        unless the answer says ``l5d-retryable``: that case costs no ``Response``."""
+        """The name's verdict on an answer :meth:`head` could not call a success at sight
+        (Linkerd's classifiers call anything under 500 without ``l5d-*`` headers one)."""
         classifier = self.name.classifier
-        if status < 500 and not up.flagged and self.name.linkerd:
-            return ResponseClass.SUCCESS
         rep = Response(status, Headers.parsed(list(up.headers)), b"")
         try:
             return classifier(self.req, rep)
@@ -133,7 +131,7 @@ class Flight:
                 self._settle(None, give_back=REQUEUE, nacked=True)
                 return
         if status < 500 and not up.flagged and self.name.linkerd:
-            verdict = ResponseClass.SUCCESS  # (what _classify would say, without a call)
+            verdict = ResponseClass.SUCCESS  # (Linkerd's classifiers: no call, no Response)
         else:
             verdict = self._classify(up, status)
         retry = self.name.retry
