@@ -41,6 +41,10 @@ ODD = {  # path: what the backend writes, and what it writes 50 ms later
     "/continue": (b"HTTP/1.1 100 Continue\r\n\r\n", HI),
     "/marked": (b"HTTP/1.1 200 OK\r\nl5d-success-class: 0.0\r\nContent-Length: 2\r\n\r\nhi", b""),
     "/close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", b""),
+    "/hi": (HI, b""),
+    "/later-body": (HI[:-2], b"hi"),  # HI's head, its body 50 ms later
+    "/dated": (b"HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 18:00:00 GMT\r\n"
+               b"Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", b""),  # nginx's way
     "/nominated": (b"HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s3cr3t\r\n"
                    b"Content-Length: 2\r\n\r\nhi", b""),  # a hop-by-hop header of its own
 }  # fmt: skip

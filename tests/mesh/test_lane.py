@@ -257,12 +257,14 @@ async def test_a_second_request_started_in_the_same_read_is_not_taken_for_a_body
     (await warm(m)).close()
     backend.reset()
     first = await Client.open(m.servers[0].address)
+    await first.send(req("/a"))  # its head, known to the lane: not enough to take the read
+    assert bytes((await first.read())[0].body) == b"GET /a "
     first.writer.write(req("/a") + SECOND)
     assert bytes((await first.read())[0].body) == b"GET /a "
     other = await Client.open(m.servers[0].address)
     await other.send(req("/c", "POST", b"secret-body"))
     assert bytes((await other.read())[0].body) == b"POST /c secret-body"
-    assert [path for _, path, _, _ in backend.seen] == ["/a", "/c"]
+    assert [path for _, path, _, _ in backend.seen] == ["/a", "/a", "/c"]
     first.close()
     other.close()
 

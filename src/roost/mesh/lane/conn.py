@@ -10,6 +10,9 @@ reads, pipelined requests, a large or chunked body, bytes httptools cannot parse
 connection for good to a :class:`~roost.rpc.http.server_conn.ServerConnection`, which gets
 those bytes and everything after: limits, timeouts and odd clients are its business.
 
+A read whose head the lane took before (the same bytes: :mod:`~roost.mesh.lane.heads`) and
+that holds exactly its request is not parsed again.
+
 While a request is being answered, what the client sends is kept (reading paused) and
 looked at once the answer is out. The connection closes after ``idle_timeout`` without a
 request, and is cut off when the client reads none of an answer for ``write_timeout``.
@@ -20,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
+from roost.mesh.lane.heads import RequestHead
 from roost.mesh.lane.parts import request_url
 from roost.rpc.context import tried_scope
 from roost.rpc.http.flow import WRITE_HIGH_WATER, WriteFlow
@@ -139,6 +144,15 @@ class LaneConnection(asyncio.Protocol):
     # -- a read ---------------------------------------------------------------------------
 
     def _take(self, data: bytes) -> None:
+        end = data.find(b"\r\n\r\n") + 4
+        known = self.lane.heads.get(data[:end]) if end > 3 else None
+        if known is not None and end + known.length == len(data) and not self.draining:
+            # a head the lane took before, the request whole and alone: no parsing
+            self.busy = True
+            self.server.requests += 1
+            if not self.lane.proxy(self, known.method, known.headers, data, end - 4, known.host):
+                self._serve_fully(known.method, known.headers, data, end - 4)
+            return
         self._headers = []
         self._slow = False
         self._complete = self._length = 0
@@ -175,9 +189,13 @@ class LaneConnection(asyncio.Protocol):
         self.busy = True  # (the idle timer rests while busy; answered() sets _last)
         self.server.requests += 1
         if data.find(b"  ", 0, line_end) >= 0:  # spaces the full path tidies up
-            self._serve_fully(method, data, head_end)
-        elif not self.lane.proxy(self, method, self._headers, data, head_end, self._host):
-            self._serve_fully(method, data, head_end)
+            self._serve_fully(method, self._headers, data, head_end)
+            return
+        headers = tuple(self._headers)
+        known = RequestHead(method, headers, self._host, self._length)
+        self.lane.heads.remember(data[: head_end + 4], known)
+        if not self.lane.proxy(self, method, headers, data, head_end, self._host):
+            self._serve_fully(method, headers, data, head_end)
 
     def _hand_over(self, data: bytes) -> None:
         """The rest of this connection is a ServerConnection's, from ``data`` on."""
@@ -198,11 +216,18 @@ class LaneConnection(asyncio.Protocol):
 
     # -- answering ------------------------------------------------------------------------
 
-    def _serve_fully(self, method: str, data: bytes, head_end: int, tried: int = 0) -> None:
+    def _serve_fully(
+        self,
+        method: str,
+        raw: Sequence[tuple[bytes, bytes]],
+        data: bytes,
+        head_end: int,
+        tried: int = 0,
+    ) -> None:
         """Answer one parsed request through the full server stack (what the lane gives
         back: no route cached yet, a per-request dtab, an error to explain…); ``tried``:
         retries the lane already made of it (the name's retry filter counts on from there)."""
-        headers = Headers.parsed(self._headers)
+        headers = Headers.parsed(raw)
         body = data[head_end + 4 :]
         url = request_url(data).decode("latin-1")
         request = Request(method, url, headers, body, "1.1")

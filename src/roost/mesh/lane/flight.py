@@ -5,10 +5,12 @@ layers would have recorded for the same outcome (see :mod:`roost.mesh.lane.route
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from roost.mesh.hops import HOP_BY_HOP, SUCCESS_CLASS, success_class
+from roost.mesh.lane.heads import ResponseHead
 from roost.mesh.lane.parts import VIA, Name, Target, request_url
 from roost.mesh.lane.upstream import Upstream, UpstreamPool
 from roost.mesh.responses import error_response
@@ -54,7 +56,7 @@ class Flight:
         lane: Lane,
         conn: LaneConnection,
         method: str,
-        raw: list[tuple[bytes, bytes]],
+        raw: Sequence[tuple[bytes, bytes]],
         data: bytes,
         name: Name,
         target: Target,
@@ -116,7 +118,7 @@ class Flight:
         """The name's verdict on an answer :meth:`head` could not call a success at sight
         (Linkerd's classifiers call anything under 500 without ``l5d-*`` headers one)."""
         classifier = self.name.classifier
-        rep = Response(status, Headers.parsed(list(up.headers)), b"")
+        rep = Response(status, Headers.parsed(up.info.headers), b"")
         try:
             return classifier(self.req, rep)
         except Exception:
@@ -124,13 +126,13 @@ class Flight:
 
     def head(self, up: Upstream, status: int, data: bytes) -> None:
         if status == 503:
-            rep = Response(status, Headers.parsed(list(up.headers)), b"")
+            rep = Response(status, Headers.parsed(up.info.headers), b"")
             if nack_error(rep, up.pool.address) is not None:
                 # a NACK: nothing was processed; the full path sends it elsewhere (a requeue)
                 up.abort()
                 self._settle(None, give_back=REQUEUE, nacked=True)
                 return
-        if status < 500 and not up.flagged and self.name.linkerd:
+        if status < 500 and not up.info.flagged and self.name.linkerd:
             verdict = ResponseClass.SUCCESS  # (Linkerd's classifiers: no call, no Response)
         else:
             verdict = self._classify(up, status)
@@ -150,42 +152,25 @@ class Flight:
         conn = self.conn
         closing = conn.draining or conn.server.draining
         mark = "1.0" if verdict is ResponseClass.SUCCESS else success_class(verdict)
-        transport.write(self._head(up, status, data, mark, closing))
+        transport.write(self._head(up, status, data, mark, closing) + data[up.head_len :])
         if conn.writing_paused:
             up.pause()
 
     def _head(
         self, up: Upstream, status: int, data: bytes, mark: str | None, closing: bool = False
     ) -> bytes:
-        """The answer's head for the client (``closing``: the server drains, the client is
-        told this is the last answer on its connection)."""
-        extra = VIA
-        if mark is not None:
-            extra += _MARKS[mark]
-        if not up.dated:
-            extra += b"Date: " + http_date().encode() + b"\r\n"
-        end = data.find(b"\r\n\r\n")
-        if up.version == "1.1" and not up.until_close and not up.flagged and not closing:
-            if not up.hop:
-                return b"".join((data[: end + 2], extra, data[end + 2 :]))
-            if up.hop == _KEEP_ALIVE_ONLY:  # nginx's habit: cut the one line out
-                at = data.find(b"\r\nConnection: keep-alive\r\n", 0, end + 2)
-                if at >= 0:
-                    cut = at + 2 + 24
-                    return b"".join((data[: at + 2], data[cut : end + 2], extra, data[end + 2 :]))
-        # rebuilt: no hop-by-hop headers, HTTP/1.1, our l5d-success-class in place of one
-        # from behind, and the end of a body of unknown length is the end of the connection
-        lines = [b"HTTP/1.1 %d %s" % (status, _reason(data))]
-        drop = _DROP | {  # and what the backend's Connection names (RFC 9110 7.6.1)
-            t.strip().lower()
-            for n, v in up.headers
-            if n.lower() == b"connection"
-            for t in v.split(b",")
-        }
-        lines += [n + b": " + v for n, v in up.headers if n.lower() not in drop]
-        if up.until_close or closing:
-            lines.append(b"Connection: close")
-        return b"\r\n".join(lines) + b"\r\n" + extra + b"\r\n" + data[end + 4 :]
+        """The answer's head for the client, through its blank line (``closing``: the
+        server drains, the client is told this is the last answer on its connection)."""
+        info = up.info
+        if not info.dated or closing:
+            return _relayed(info, status, data[: up.head_len], mark, closing)
+        relays = info.relays  # (the same bytes each time: made once a head)
+        if relays is None:
+            relays = info.relays = {}
+        made = relays.get(mark)
+        if made is None:
+            made = relays[mark] = _relayed(info, status, data[: up.head_len], mark, False)
+        return made
 
     def body(self, data: bytes) -> None:
         transport = self.conn.transport
@@ -198,7 +183,7 @@ class Flight:
         if not self.rep:
             return
         self._settle(None)
-        self.conn.answered(not up.until_close)
+        self.conn.answered(not up.info.until_close)
 
     def failed(self, up: Upstream, error: RpcError) -> None:
         if self.over:
@@ -315,7 +300,7 @@ class Flight:
                 nack.observe(not nacked)
             data = self.data
             tried = 1 if give_back == RETRY else 0  # (this attempt was the first try)
-            self.conn._serve_fully(self.method, data, data.find(b"\r\n\r\n"), tried)
+            self.conn._serve_fully(self.method, self.raw, data, data.find(b"\r\n\r\n"), tried)
             return
         if error is None:
             ok = self.verdict.is_success
@@ -364,10 +349,42 @@ def _cut_off(error: BaseException) -> Response:
 
 
 _KEEP_ALIVE_ONLY = 2
-"""``Upstream.hop`` when its only hop-by-hop header is ``Connection: keep-alive``."""
+"""``ResponseHead.hop`` when its only hop-by-hop header is ``Connection: keep-alive``."""
 _MARKS = {m: f"{SUCCESS_CLASS}: {m}\r\n".encode() for m in ("1.0", "0.0")}
 
 _DROP = frozenset({*(h.encode() for h in HOP_BY_HOP), b"l5d-success-class"})
+
+
+def _relayed(
+    info: ResponseHead, status: int, head: bytes, mark: str | None, closing: bool
+) -> bytes:
+    """A backend's answer ``head`` (through its blank line) as the client gets it."""
+    extra = VIA
+    if mark is not None:
+        extra += _MARKS[mark]
+    if not info.dated:
+        extra += b"Date: " + http_date().encode() + b"\r\n"
+    end = len(head) - 2
+    if info.version == "1.1" and not info.until_close and not info.flagged and not closing:
+        if not info.hop:
+            return head[:end] + extra + b"\r\n"
+        if info.hop == _KEEP_ALIVE_ONLY:  # nginx's habit: cut the one line out
+            at = head.find(b"\r\nConnection: keep-alive\r\n")
+            if at >= 0:
+                return b"".join((head[: at + 2], head[at + 2 + 24 : end], extra, b"\r\n"))
+    # rebuilt: no hop-by-hop headers, HTTP/1.1, our l5d-success-class in place of one
+    # from behind, and the end of a body of unknown length is the end of the connection
+    lines = [b"HTTP/1.1 %d %s" % (status, _reason(head))]
+    drop = _DROP | {  # and what the backend's Connection names (RFC 9110 7.6.1)
+        t.strip().lower()
+        for n, v in info.headers
+        if n.lower() == b"connection"
+        for t in v.split(b",")
+    }
+    lines += [n + b": " + v for n, v in info.headers if n.lower() not in drop]
+    if info.until_close or closing:
+        lines.append(b"Connection: close")
+    return b"\r\n".join(lines) + b"\r\n" + extra + b"\r\n"
 
 
 def _reason(head: bytes) -> bytes:

@@ -25,11 +25,13 @@ does; a connection that dies before answering is a 502 with ``l5d-err``, as ther
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from roost.mesh.identifiers import HeaderTokenIdentifier, Identified
 from roost.mesh.lane.flight import Flight
+from roost.mesh.lane.heads import Heads, RequestHead
 from roost.mesh.lane.parts import VIA, Client, Name, Route, Target, request_url
 from roost.mesh.lane.tally import Tally
 from roost.naming.bindings import OK
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 
 
 MEMO_LIMIT = 10_000
+REQUEST_HEADS = 256
 RECHECK = 1.0
 
 
@@ -74,6 +77,8 @@ class Lane:
         self._names: dict[Path, Name] = {}
         self._clients: dict[int, Client] = {}
         self._flights: dict[LaneConnection, Flight] = {}
+        self.heads: Heads[RequestHead] = Heads(REQUEST_HEADS)
+        """Request heads the lane took before (:mod:`.heads`)."""
 
     # -- from the connection --------------------------------------------------------------
 
@@ -81,7 +86,7 @@ class Lane:
         self,
         conn: LaneConnection,
         method: str,
-        raw: list[tuple[bytes, bytes]],
+        raw: Sequence[tuple[bytes, bytes]],
         data: bytes,
         head_end: int,
         host: bytes | None,
@@ -164,7 +169,7 @@ class Lane:
         self,
         method: str,
         url: bytes,
-        raw: list[tuple[bytes, bytes]],
+        raw: Sequence[tuple[bytes, bytes]],
         host: bytes | None,
         now: float,
     ) -> Route | None:

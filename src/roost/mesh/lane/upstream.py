@@ -6,7 +6,9 @@ No coroutine, future or ``Request`` object per exchange: the lane's :class:`Exch
 protocol gets ``head`` once the status line and headers are parsed (with the raw bytes read
 so far), ``body`` for each later chunk, ``done`` when the response is complete and ``failed``
 when the connection dies first. Interim (1xx) answers are skipped, as the full client does;
-bytes after a response (a server answering what was not asked) end the connection.
+bytes after a response (a server answering what was not asked) end the connection. A head
+the endpoint sent before, its answer whole and alone in a read, is not parsed again
+(:mod:`.heads`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from typing import Protocol
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from roost.mesh.hops import HOP_BY_HOP
+from roost.mesh.lane.heads import Heads, ResponseHead
 from roost.rpc.errors import ChannelClosed, ProtocolError, RpcError
 from roost.rpc.http.pool_stats import PoolStats
 
 LOG_LIMIT = 1 << 20
 """A chunked answer's bytes are kept up to this much, to find where it ends when a server
 sends more after it (what a parser cannot say)."""
+RESPONSE_HEADS = 32
+"""Response heads remembered per endpoint (:mod:`.heads`)."""
 _HOP = frozenset(h.encode() for h in HOP_BY_HOP)
 _WATCHED_SIZES = frozenset(
     {*(len(h) for h in _HOP), 4, 14, 17, len(b"l5d-retryable"), len(b"l5d-success-class")}
@@ -51,25 +56,16 @@ class Upstream(asyncio.Protocol):
         self._exchange: Exchange | None = None
         self._buffer = b""
         self._headed = False
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.hop = 0
-        """The response's hop-by-hop headers (``Connection``…): 0 none, 2 only
-        ``Connection: keep-alive``, 1 others (its head is rebuilt without them)."""
-        self.dated = False
-        self.keep = True
-        self.until_close = False
-        self.version = "1.1"
-        self.status = 0
+        self.info = ResponseHead()
+        """What the answer's head says (a record shared with other answers when the same
+        head was seen before: read it, never change it)."""
+        self.head_len = 0
+        """Where the answer's head ends (its blank line included) in what ``head`` got."""
         self._finished = False
         self._extra = False
         self._interims = 0
-        self._head_len = 0
         self._have = 0
-        self._length: int | None = None
-        self.framed = False
-        """The response has a ``Content-Length`` or ``Transfer-Encoding``."""
-        self.flagged = False
-        """The response has an ``l5d-*`` header (``l5d-retryable``…): classify it fully."""
+        self._log: list[bytes] | None = None
 
     # -- the lane's side ----------------------------------------------------------------
 
@@ -78,20 +74,9 @@ class Upstream(asyncio.Protocol):
         self._headed = self._finished = self._extra = False
         self._buffer = b""
         self._interims = 0
-        self._log: list[bytes] | None = None
-        self.headers = []
-        self.hop = 0
-        self.dated = self.until_close = self.framed = self.flagged = False
-        self._length = None
+        self._log = None
         assert self.transport is not None  # (released to the pool only reading: _complete)
         self.transport.write(data)
-
-    def _reset_head(self) -> None:
-        self._log = None
-        self.headers = []
-        self.hop = 0
-        self.dated = self.until_close = self.framed = self.flagged = False
-        self._length = None
 
     def pause(self) -> None:
         if self.transport is not None:
@@ -117,6 +102,19 @@ class Upstream(asyncio.Protocol):
         if exchange is None:
             self.abort()  # bytes nobody asked for: the connection is spoiled
             return
+        if not self._headed and not self._buffer:
+            # a head seen before, its answer whole and alone in this read: no parsing
+            end = data.find(b"\r\n\r\n") + 4
+            known = self.pool.heads.get(data[:end]) if end > 3 else None
+            if known is not None and len(data) - end == known.length:
+                self.info = known
+                self.head_len = end
+                self._headed = self._finished = True
+                exchange.head(self, known.status, data)
+                if self._exchange is exchange:
+                    self._complete()
+                return
+            self.info = ResponseHead()  # (what the parser's callbacks fill in)
         was_headed = self._headed
         try:
             self._parser.feed_data(data)
@@ -133,17 +131,19 @@ class Upstream(asyncio.Protocol):
             if self._interims:  # 1xx answers are not relayed (nor were asked)
                 for _ in range(self._interims):
                     chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :]
-            self._head_len = chunk.find(b"\r\n\r\n") + 4
+            self.head_len = end = chunk.find(b"\r\n\r\n") + 4
             self._have = 0
+            if self.info.length is not None and end > 3:
+                self.pool.heads.remember(chunk[:end], self.info)
         else:
             self._buffer += data  # the head is not complete yet
             return
         if self._extra:  # bytes after the response: relay the response alone, then drop
-            end = self._message_end(chunk, was_headed)
-            if end is None:
+            until = self._message_end(chunk, was_headed)
+            if until is None:
                 self._fail(ProtocolError("the server sent more than its response"))
                 return
-            chunk = chunk[:end]
+            chunk = chunk[:until]
         self._have += len(chunk)
         log = self._log
         if log is not None:
@@ -153,20 +153,21 @@ class Upstream(asyncio.Protocol):
         if was_headed:
             exchange.body(chunk)
         else:
-            exchange.head(self, self.status, chunk)
+            exchange.head(self, self.info.status, chunk)
         if self._finished and self._exchange is exchange:
             self._complete()
 
     def _message_end(self, chunk: bytes, was_headed: bool) -> int | None:
         """Where the answer ends in ``chunk`` when more follows it: by its length, or, for
         a chunked answer wholly in this read, by parsing ever shorter prefixes afresh."""
-        if self._length is not None:
-            return self._head_len + self._length - self._have
+        length = self.info.length
+        if length is not None:
+            return self.head_len + length - self._have
         if self._log is None:
             return None  # a chunked answer too long to have kept: no way to tell
         before = b"".join(self._log)
         whole = before + chunk
-        lo, hi = len(before) + (0 if was_headed else self._head_len), len(whole)
+        lo, hi = len(before) + (0 if was_headed else self.head_len), len(whole)
         while lo < hi:
             mid = (lo + hi) // 2
             probe = _Probe()
@@ -192,7 +193,7 @@ class Upstream(asyncio.Protocol):
         exchange = self._exchange
         if exchange is None:
             return
-        if self._headed and self.until_close:
+        if self._headed and self.info.until_close:
             self._complete()  # the server's close ends this body
             return
         address = self.pool.address
@@ -209,7 +210,8 @@ class Upstream(asyncio.Protocol):
         exchange, self._exchange = self._exchange, None
         if exchange is None:
             return
-        keep = self.keep and not self.until_close and not self._extra
+        info = self.info
+        keep = info.keep and not info.until_close and not self._extra
         exchange.done(self)
         transport = self.transport
         if transport is None:
@@ -227,25 +229,28 @@ class Upstream(asyncio.Protocol):
             self._extra = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._finished:
-            return  # a message after the answer: not ours
+        if self._headed or self._finished:
+            return  # trailers (relayed as they came), or a message after the answer
+        info = self.info
         size = len(name)
         if size in _WATCHED_SIZES:
             lname = name.lower()
             if lname in _HOP:
                 # 2: only a "Connection: keep-alive" (cut out as is); 1: rebuild the head
                 keep_alive = lname == b"connection" and value.lower() == b"keep-alive"
-                self.hop = 2 if keep_alive and not self.hop else 1
+                info.hop = 2 if keep_alive and not info.hop else 1
             elif lname == b"date":
-                self.dated = True
+                info.dated = True
             elif lname == b"content-length":
-                self.framed = True
-                self._length = int(value) if value.isdigit() else None
+                info.framed = True
+                if not info.coded:  # (with Transfer-Encoding, the parser goes by that)
+                    info.length = int(value) if value.isdigit() else None
             elif lname == b"transfer-encoding":
-                self.framed = True
+                info.framed = info.coded = True
+                info.length = None
             elif lname[:4] == b"l5d-":
-                self.flagged = True
-        self.headers.append((name, value))
+                info.flagged = True
+        info.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self._finished:
@@ -254,16 +259,17 @@ class Upstream(asyncio.Protocol):
         status = parser.get_status_code()
         if status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
             self._interims += 1
-            self._reset_head()
+            self.info = ResponseHead()
             return
-        self.keep = parser.should_keep_alive()
-        self.version = parser.get_http_version()
-        self.until_close = not (self.framed or status in (204, 304))
+        info = self.info
+        info.keep = parser.should_keep_alive()
+        info.version = parser.get_http_version()
+        info.until_close = not (info.framed or status in (204, 304))
         if status in (204, 304):
-            self._length = 0  # no body, whatever Content-Length says
-        elif self._length is None and self.framed:
+            info.length = 0  # no body, whatever Content-Length says
+        elif info.length is None and info.framed:
             self._log = []  # chunked: keep its bytes, to find its end if more follows
-        self.status = status
+        info.status = status
         self._headed = True
 
     def on_message_complete(self) -> None:
@@ -304,6 +310,7 @@ class UpstreamPool:
         self.idle_ttl = idle_ttl
         self.connect_timeout = connect_timeout
         self._idle: list[tuple[Upstream, float]] = []
+        self.heads: Heads[ResponseHead] = Heads(RESPONSE_HEADS)
         self.connections = 0
         self.pool_size = 0
         self.pool_waiters = 0

@@ -9,7 +9,7 @@ compared case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 Body = bytes | AsyncIterator[bytes]
@@ -29,7 +29,7 @@ class Headers:
         self._index: dict[str, str] | None = None
 
     @staticmethod
-    def parsed(raw: list[tuple[bytes, bytes]]) -> Headers:
+    def parsed(raw: Sequence[tuple[bytes, bytes]]) -> Headers:
         """Headers as a parser handed them over, decoded (ISO-8859-1) when first used: a
         service that never looks at them does not pay for it."""
         return _ParsedHeaders(raw)
@@ -116,7 +116,7 @@ class Headers:
 class _ParsedHeaders(Headers):
     __slots__ = ("_raw",)
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
         self._raw = raw  # ``_items`` stays unset until first read
         self._index = None
 
@@ -125,7 +125,7 @@ class _ParsedHeaders(Headers):
         if name != "_items":
             raise AttributeError(name)
         items = self._items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
-        self._raw = []
+        self._raw = ()
         return items
 
 

@@ -1,0 +1,150 @@
+"""Heads the fast lane has seen before (roost.mesh.lane.heads): a cache of them is bounded; an
+answer or a request whose head is known is relayed exactly as the first one was, and one
+whose read holds more or less than its message is parsed as before."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from roost.mesh.app import Mesh
+from roost.mesh.lane.heads import HEAD_LIMIT, Heads
+from roost.mesh.lane.route import Lane
+from tests.mesh.lanekit import RETRYABLE, Backend, Client, Meshes, Reply, req, warm
+
+
+def test_a_cache_of_heads_starts_afresh_when_full_and_keeps_no_long_head() -> None:
+    heads: Heads[int] = Heads(3)
+    for i in range(3):
+        heads.remember(b"head %d" % i, i)
+    assert dict(heads) == {b"head 0": 0, b"head 1": 1, b"head 2": 2}
+    heads.remember(b"head 3", 3)
+    assert dict(heads) == {b"head 3": 3}
+    heads.remember(b"x" * (HEAD_LIMIT + 1), 4)
+    heads.remember(b"y" * HEAD_LIMIT, 5)
+    assert dict(heads) == {b"head 3": 3, b"y" * HEAD_LIMIT: 5}
+
+
+async def ask(c: Client, path: str) -> Reply:
+    await c.send(req(path))
+    (r,) = await c.read()
+    return r
+
+
+def lane_of(m: Mesh) -> Lane:
+    (lane,) = m._lanes
+    return lane
+
+
+def response_heads(m: Mesh) -> dict[bytes, object]:
+    known: dict[bytes, object] = {}
+    for client in lane_of(m)._clients.values():
+        for pool in client.pools.values():
+            known.update(pool.heads)
+    return known
+
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def warmed(meshes: Meshes, backend: Backend) -> AsyncIterator[tuple[Mesh, Client]]:
+    """A mesh with the lane in front of ``backend``, and a client connection in the lane."""
+    m = await meshes.start(backend.address)
+    c = await warm(m)
+    yield m, c
+    c.close()
+
+
+async def test_an_answer_whose_head_was_seen_before_is_relayed_byte_for_byte_the_same(
+    warmed: tuple[Mesh, Client],
+) -> None:
+    m, c = warmed
+    c.raw.clear()
+    for _ in range(5):
+        r = await ask(c, "/dated")
+        assert (r.status, bytes(r.body), r.get("connection")) == (200, b"hi", None)
+        assert r.get("date") == "Mon, 07 Dec 2026 18:00:00 GMT"  # the backend's, kept
+        assert (r.get("via"), r.get("l5d-success-class")) == ("1.1 linkerd", "1.0")
+    first = bytes(c.raw[: len(c.raw) // 5])
+    assert bytes(c.raw) == first * 5
+    (known,) = [h for h in response_heads(m) if b"Date: Mon" in h]
+    assert known.endswith(b"Content-Length: 2\r\n\r\n")
+
+
+async def test_a_known_head_without_a_date_gets_the_current_one_each_time(
+    warmed: tuple[Mesh, Client],
+) -> None:
+    m, c = warmed
+    dates = []
+    for _ in range(2):
+        r = await ask(c, "/hi")
+        assert (r.status, bytes(r.body)) == (200, b"hi")
+        dates.append(r.get("date"))
+        await asyncio.sleep(1.05)  # (HTTP dates move by the second)
+    assert list(response_heads(m)) == [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"]
+    assert None not in dates and dates[0] != dates[1]
+
+
+async def test_a_known_head_with_more_or_less_than_its_answer_in_the_read_is_parsed(
+    warmed: tuple[Mesh, Client],
+) -> None:
+    _, c = warmed
+    # /hi teaches the lane the head; /later-body sends it alone, its body later; /evil sends
+    # it with a second answer after the first in the same write
+    for path in ("/hi", "/later-body", "/evil", "/hi", "/evil", "/later-body", "/hi"):
+        r = await ask(c, path)
+        assert (path, r.status, bytes(r.body)) == (path, 200, b"hi")
+        await asyncio.sleep(0.1)  # (what follows an answer has come)
+    await c.send(req("/next"))
+    assert bytes((await c.read())[0].body) == b"GET /next "
+    assert c.raw.count(b"evil") == 0
+
+
+async def test_a_request_whose_head_was_seen_before_goes_with_its_own_body(
+    meshes: Meshes, backend: Backend
+) -> None:
+    m = await meshes.start(backend.address)
+    c = await warm(m)
+    backend.reset()
+    head = req("/p", "POST", b"one")[:-3]
+    for body in (b"one", b"two"):
+        await c.send(head + body)
+        assert bytes((await c.read())[0].body) == b"POST /p " + body
+    assert head in lane_of(m).heads
+    await c.send(head + b"t", b"ri")  # the body in two reads: the full server's to read
+    assert bytes((await c.read())[0].body) == b"POST /p tri"
+    other = await Client.open(m.servers[0].address)
+    await other.send(head + b"one" + req("/q"))  # pipelined after a known head
+    assert [bytes(r.body) for r in await other.read(2)] == [b"POST /p one", b"GET /q "]
+    assert [(p, b) for _, p, _, b in backend.seen] == [
+        ("/p", b"one"),
+        ("/p", b"two"),
+        ("/p", b"tri"),
+        ("/p", b"one"),
+        ("/q", b""),
+    ]
+    c.close()
+    other.close()
+
+
+async def test_a_known_request_given_back_to_the_full_path_leaves_its_head_as_it_was(
+    meshes: Meshes, backend: Backend
+) -> None:
+    """/flaky fails once, retryably: the lane gives the request back to the full path, whose
+    router adds headers to a request of its own; the lane's record stays as it was."""
+    m = await meshes.start(backend.address, extra=RETRYABLE)
+    c = await warm(m)
+    backend.reset()
+    for _ in range(3):
+        r = await ask(c, "/flaky")
+        assert (r.status, r.get("l5d-success-class")) == (200, "1.0")
+    (known,) = [k for h, k in lane_of(m).heads.items() if h.startswith(b"GET /flaky ")]
+    assert known.headers == ((b"Host", b"web"),)
+    names = [sorted(k.lower() for k, _ in headers) for _, _, headers, _ in backend.seen]
+    assert len(names) == 4  # the lane's try, the full path's retry, the two after
+    assert names[0] == names[2] == names[3]
+    assert len(set(names[3])) == len(names[3])  # no header twice
+    c.close()
