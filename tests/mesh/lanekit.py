@@ -42,6 +42,9 @@ ODD = {  # path: what the backend writes, and what it writes 50 ms later
     "/marked": (b"HTTP/1.1 200 OK\r\nl5d-success-class: 0.0\r\nContent-Length: 2\r\n\r\nhi", b""),
     "/close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", b""),
     "/hi": (HI, b""),
+    "/blank-first": (b"\r\n\r\n" + HI, b""),  # blank lines before the answer (skipped)
+    "/interim-body": (b"HTTP/1.1 150 Odd\r\nContent-Length: 38\r\n\r\n" + HI[:-2]
+                      + PLANTED, b""),  # a 1xx with a body, HI's head as the body
     "/later-body": (HI[:-2], b"hi"),  # HI's head, its body 50 ms later
     "/dated": (b"HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 18:00:00 GMT\r\n"
                b"Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", b""),  # nginx's way

@@ -10,21 +10,26 @@ from collections.abc import AsyncIterator
 import pytest
 
 from roost.mesh.app import Mesh
-from roost.mesh.lane.heads import HEAD_LIMIT, Heads
+from roost.mesh.lane.heads import FIELD_LIMIT, HEAD_LIMIT, Heads, RequestHead
 from roost.mesh.lane.route import Lane
 from tests.mesh.lanekit import RETRYABLE, Backend, Client, Meshes, Reply, req, warm
 
 
 def test_a_cache_of_heads_starts_afresh_when_full_and_keeps_no_long_head() -> None:
-    heads: Heads[int] = Heads(3)
-    for i in range(3):
-        heads.remember(b"head %d" % i, i)
-    assert dict(heads) == {b"head 0": 0, b"head 1": 1, b"head 2": 2}
-    heads.remember(b"head 3", 3)
-    assert dict(heads) == {b"head 3": 3}
-    heads.remember(b"x" * (HEAD_LIMIT + 1), 4)
-    heads.remember(b"y" * HEAD_LIMIT, 5)
-    assert dict(heads) == {b"head 3": 3, b"y" * HEAD_LIMIT: 5}
+    def record(fields: int = 1) -> RequestHead:
+        return RequestHead("GET", ((b"x", b"y"),) * fields, b"web", 0)
+
+    heads: Heads[RequestHead] = Heads(3)
+    kept = {b"head %d" % i: record() for i in range(3)}
+    for head, known in kept.items():
+        heads.remember(head, known)
+    assert dict(heads) == kept
+    heads.remember(b"head 3", kept[b"head 0"])
+    assert dict(heads) == {b"head 3": kept[b"head 0"]}
+    heads.remember(b"x" * (HEAD_LIMIT + 1), record())
+    heads.remember(b"y" * HEAD_LIMIT, record(FIELD_LIMIT))
+    heads.remember(b"z", record(FIELD_LIMIT + 1))
+    assert list(heads) == [b"head 3", b"y" * HEAD_LIMIT]
 
 
 async def ask(c: Client, path: str) -> Reply:
@@ -147,4 +152,18 @@ async def test_a_known_request_given_back_to_the_full_path_leaves_its_head_as_it
     assert len(names) == 4  # the lane's try, the full path's retry, the two after
     assert names[0] == names[2] == names[3]
     assert len(set(names[3])) == len(names[3])  # no header twice
+    c.close()
+
+
+async def test_an_odd_answer_teaches_the_lane_no_head(warmed: tuple[Mesh, Client]) -> None:
+    """A 1xx with a body (whose body is a head) and blank lines before an answer: neither may
+    leave the lane a head that is not one, to misread the answers after it."""
+    m, c = warmed
+    r = await ask(c, "/interim-body")
+    assert r.status == 502 and "1xx" in (r.get("l5d-err") or "")
+    c = await Client.open(m.servers[0].address)
+    for path in ("/blank-first", "/blank-first", "/later-body", "/hi", "/later-body"):
+        r = await ask(c, path)
+        assert (path, r.status, bytes(r.body)) == (path, 200, b"hi")
+    assert list(response_heads(m)) == [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"]
     c.close()

@@ -9,19 +9,28 @@ hash, one comparison), and a message whose length it gives and whose read holds 
 skips the parser. Records in a cache are never changed; a head that is new is parsed as
 always, and remembered once it qualifies.
 
-A cache holds at most ``limit`` heads of at most ``HEAD_LIMIT`` bytes and starts afresh when
-full: heads that never repeat (a cookie per request, a request id) cost a lookup each and
+A cache holds at most ``limit`` heads of at most ``HEAD_LIMIT`` bytes and ``FIELD_LIMIT``
+header fields, and starts afresh when full: heads that never repeat (a cookie per request, a request id) cost a lookup each and
 stay out of the way.
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import Sequence
+from typing import Generic, Protocol, TypeVar
 
 HEAD_LIMIT = 2048
 """The longest head remembered, in bytes."""
+FIELD_LIMIT = 32
+"""The most header fields a remembered head has (each is kept apart in its record)."""
 
-T = TypeVar("T")
+
+class _Record(Protocol):
+    @property
+    def headers(self) -> Sequence[tuple[bytes, bytes]]: ...
+
+
+T = TypeVar("T", bound=_Record)
 
 
 class Heads(dict[bytes, T], Generic[T]):
@@ -35,7 +44,7 @@ class Heads(dict[bytes, T], Generic[T]):
         self.limit = limit
 
     def remember(self, head: bytes, record: T) -> None:
-        if len(head) > HEAD_LIMIT:
+        if len(head) > HEAD_LIMIT or len(record.headers) > FIELD_LIMIT:
             return
         if len(self) >= self.limit:
             self.clear()

@@ -120,21 +120,24 @@ class Upstream(asyncio.Protocol):
             self._parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade) as exc:
             if not self._finished:
-                error = ProtocolError(f"malformed response: {exc}", source=self.pool.address)
+                error = exc.__context__  # (what a callback of ours raised)
+                if not isinstance(error, ProtocolError):
+                    error = ProtocolError(f"malformed response: {exc}", source=self.pool.address)
                 self._fail(error)
                 return
             self._extra = True  # junk after a whole answer: relay the answer, then drop
         if was_headed:
             chunk = data
         elif self._headed:
-            chunk, self._buffer = self._buffer + data, b""
-            if self._interims:  # 1xx answers are not relayed (nor were asked)
-                for _ in range(self._interims):
-                    chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :]
+            # blank lines before an answer are skipped (as the parser does), and 1xx
+            # answers are not relayed (nor were asked)
+            chunk, self._buffer = (self._buffer + data).lstrip(b"\r\n"), b""
+            for _ in range(self._interims):
+                chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :].lstrip(b"\r\n")
             self.head_len = end = chunk.find(b"\r\n\r\n") + 4
             self._have = 0
-            if self.info.length is not None and end > 3:
-                self.pool.heads.remember(chunk[:end], self.info)
+            if self.info.length is not None and not self._interims and chunk[:5] == b"HTTP/":
+                self.pool.heads.remember(chunk[:end], self.info)  # (exactly the head parsed)
         else:
             self._buffer += data  # the head is not complete yet
             return
@@ -257,11 +260,13 @@ class Upstream(asyncio.Protocol):
             return
         parser = self._parser
         status = parser.get_status_code()
+        info = self.info
         if status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
+            if info.framed:  # (no 1xx has content, RFC 9110 15.2; the parser would read one)
+                raise ProtocolError("an interim (1xx) answer with a body", source=self.pool.address)
             self._interims += 1
             self.info = ResponseHead()
             return
-        info = self.info
         info.keep = parser.should_keep_alive()
         info.version = parser.get_http_version()
         info.until_close = not (info.framed or status in (204, 304))
