@@ -151,7 +151,10 @@ class Backend:
         failing = path == "/fail" or (path == "/flaky" and self.calls[path] == 1)
         body = BIG if path == "/big" else f"{method} {path} ".encode() + got
         status = b"500 Internal Server Error" if failing else b"200 OK"
-        w.write(b"HTTP/1.1 %s\r\nx-app: 1\r\nContent-Length: %d\r\n\r\n" % (status, len(body)))
+        app = b"%d" % self.calls[path] if path == "/unique" else b"1"  # (a new head each time)
+        w.write(
+            b"HTTP/1.1 %s\r\nx-app: %s\r\nContent-Length: %d\r\n\r\n" % (status, app, len(body))
+        )
         w.write(body)
         return True
 

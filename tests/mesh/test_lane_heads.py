@@ -10,26 +10,39 @@ from collections.abc import AsyncIterator
 import pytest
 
 from roost.mesh.app import Mesh
-from roost.mesh.lane.heads import FIELD_LIMIT, HEAD_LIMIT, Heads, RequestHead
+from roost.mesh.lane.heads import FIELD_LIMIT, HEAD_LIMIT, REST, Heads, RequestHead
 from roost.mesh.lane.route import Lane
+from roost.mesh.lane.upstream import RESPONSE_HEADS
 from tests.mesh.lanekit import RETRYABLE, Backend, Client, Meshes, Reply, req, warm
 
 
-def test_a_cache_of_heads_starts_afresh_when_full_and_keeps_no_long_head() -> None:
-    def record(fields: int = 1) -> RequestHead:
-        return RequestHead("GET", ((b"x", b"y"),) * fields, b"web", 0)
+def record(fields: int = 1) -> RequestHead:
+    return RequestHead("GET", ((b"x", b"y"),) * fields, b"web", 0)
 
-    heads: Heads[RequestHead] = Heads(3)
-    kept = {b"head %d" % i: record() for i in range(3)}
+
+def test_a_cache_of_heads_starts_afresh_when_full_and_keeps_no_long_head() -> None:
+    heads: Heads[RequestHead] = Heads(4)
+    kept = {b"head %d" % i: record() for i in range(4)}
     for head, known in kept.items():
-        heads.remember(head, known)
+        assert heads.remember(head, known)
     assert dict(heads) == kept
-    heads.remember(b"head 3", kept[b"head 0"])
-    assert dict(heads) == {b"head 3": kept[b"head 0"]}
-    heads.remember(b"x" * (HEAD_LIMIT + 1), record())
-    heads.remember(b"y" * HEAD_LIMIT, record(FIELD_LIMIT))
-    heads.remember(b"z", record(FIELD_LIMIT + 1))
-    assert list(heads) == [b"head 3", b"y" * HEAD_LIMIT]
+    heads.hits = 1  # (a hit for every four new heads: worth going on)
+    assert heads.remember(b"head 4", kept[b"head 0"])
+    assert dict(heads) == {b"head 4": kept[b"head 0"]}
+    assert (heads.hits, heads.resting) == (0, 0)
+    assert not heads.remember(b"x" * (HEAD_LIMIT + 1), record())
+    assert heads.remember(b"y" * HEAD_LIMIT, record(FIELD_LIMIT))
+    assert not heads.remember(b"z", record(FIELD_LIMIT + 1))
+    assert list(heads) == [b"head 4", b"y" * HEAD_LIMIT]
+
+
+def test_a_cache_whose_heads_do_not_repeat_rests() -> None:
+    heads: Heads[RequestHead] = Heads(8)
+    for i in range(8):
+        assert heads.remember(b"head %d" % i, record())
+    heads.hits = 1  # (one hit for eight new heads)
+    assert not heads.remember(b"head 8", record())
+    assert (len(heads), heads.hits, heads.resting) == (0, 0, 8 * REST)
 
 
 async def ask(c: Client, path: str) -> Reply:
@@ -167,3 +180,36 @@ async def test_an_odd_answer_teaches_the_lane_no_head(warmed: tuple[Mesh, Client
         assert (path, r.status, bytes(r.body)) == (path, 200, b"hi")
     assert list(response_heads(m)) == [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"]
     c.close()
+
+
+async def test_answers_whose_heads_do_not_repeat_rest_the_cache_then_it_is_tried_again(
+    warmed: tuple[Mesh, Client],
+) -> None:
+    """/unique answers with a new head each time: once the endpoint's cache has filled with
+    them and no hit, it rests (each answer still its own), and is used again after."""
+    m, c = warmed
+    for i in range(1, RESPONSE_HEADS + 2):
+        r = await ask(c, "/unique")
+        assert (r.status, r.get("x-app"), bytes(r.body)) == (200, str(i), b"GET /unique ")
+    (pool,) = [p for client in lane_of(m)._clients.values() for p in client.pools.values()]
+    assert (len(pool.heads), pool.heads.resting) == (0, RESPONSE_HEADS * REST)
+    for _ in range(RESPONSE_HEADS * REST):
+        assert bytes((await ask(c, "/hi")).body) == b"hi"
+    assert (len(pool.heads), pool.heads.resting) == (1, 0)  # (the last one taught it /hi's)
+    for _ in range(3):
+        assert bytes((await ask(c, "/hi")).body) == b"hi"
+    assert (len(pool.heads), pool.heads.hits) == (1, 3)
+
+
+async def test_requests_whose_heads_do_not_repeat_rest_the_lanes_cache(
+    warmed: tuple[Mesh, Client], backend: Backend
+) -> None:
+    m, c = warmed
+    lane = lane_of(m)
+    backend.reset()
+    for i in range(lane.heads.limit):  # (with the warm-up's, one more than the cache holds)
+        assert bytes((await ask(c, f"/r{i}")).body) == f"GET /r{i} ".encode()
+    assert (len(lane.heads), lane.heads.resting) == (0, lane.heads.limit * REST)
+    assert bytes((await ask(c, "/r0")).body) == b"GET /r0 "
+    assert lane.heads.resting == lane.heads.limit * REST - 1
+    assert len(backend.seen) == lane.heads.limit + 1

@@ -144,14 +144,15 @@ class LaneConnection(asyncio.Protocol):
     # -- a read ---------------------------------------------------------------------------
 
     def _take(self, data: bytes) -> None:
-        end = data.find(b"\r\n\r\n") + 4
-        known = self.lane.heads.get(data[:end]) if end > 3 else None
-        if known is not None and end + known.length == len(data) and not self.draining:
+        heads = self.lane.heads
+        key, known = heads.lookup(data)
+        if known is not None and len(key) + known.length == len(data) and not self.draining:
             # a head the lane took before, the request whole and alone: no parsing
             self.busy = True
             self.server.requests += 1
-            if not self.lane.proxy(self, known.method, known.headers, data, end - 4, known.host):
-                self._serve_fully(known.method, known.headers, data, end - 4)
+            head_end, raw = len(key) - 4, known.headers
+            if not self.lane.proxy(self, known.method, raw, data, head_end, known.host):
+                self._serve_fully(known.method, raw, data, head_end)
             return
         self._headers = []
         self._slow = False
@@ -191,9 +192,10 @@ class LaneConnection(asyncio.Protocol):
         if data.find(b"  ", 0, line_end) >= 0:  # spaces the full path tidies up
             self._serve_fully(method, self._headers, data, head_end)
             return
-        headers = tuple(self._headers)
-        known = RequestHead(method, headers, self._host, self._length)
-        self.lane.heads.remember(data[: head_end + 4], known)
+        headers: Sequence[tuple[bytes, bytes]] = self._headers
+        if key and not heads.resting:  # (the head parsed: key is data[: head_end + 4])
+            headers = tuple(headers)
+            heads.remember(key, RequestHead(method, headers, self._host, self._length))
         if not self.lane.proxy(self, method, headers, data, head_end, self._host):
             self._serve_fully(method, headers, data, head_end)
 

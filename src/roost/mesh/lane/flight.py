@@ -162,7 +162,7 @@ class Flight:
         """The answer's head for the client, through its blank line (``closing``: the
         server drains, the client is told this is the last answer on its connection)."""
         info = up.info
-        if not info.dated or closing:
+        if not info.kept or not info.dated or closing:
             return _relayed(info, status, data[: up.head_len], mark, closing)
         relays = info.relays  # (the same bytes each time: made once a head)
         if relays is None:

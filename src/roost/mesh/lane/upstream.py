@@ -102,13 +102,13 @@ class Upstream(asyncio.Protocol):
         if exchange is None:
             self.abort()  # bytes nobody asked for: the connection is spoiled
             return
+        key = b""
         if not self._headed and not self._buffer:
-            # a head seen before, its answer whole and alone in this read: no parsing
-            end = data.find(b"\r\n\r\n") + 4
-            known = self.pool.heads.get(data[:end]) if end > 3 else None
-            if known is not None and len(data) - end == known.length:
+            key, known = self.pool.heads.lookup(data)
+            if known is not None and len(data) - len(key) == known.length:
+                # a head seen before, its answer whole and alone in this read: no parsing
                 self.info = known
-                self.head_len = end
+                self.head_len = len(key)
                 self._headed = self._finished = True
                 exchange.head(self, known.status, data)
                 if self._exchange is exchange:
@@ -136,8 +136,12 @@ class Upstream(asyncio.Protocol):
                 chunk = chunk[chunk.find(b"\r\n\r\n") + 4 :].lstrip(b"\r\n")
             self.head_len = end = chunk.find(b"\r\n\r\n") + 4
             self._have = 0
-            if self.info.length is not None and not self._interims and chunk[:5] == b"HTTP/":
-                self.pool.heads.remember(chunk[:end], self.info)  # (exactly the head parsed)
+            info = self.info
+            if info.length is not None and not self._interims and chunk[:5] == b"HTTP/":
+                if chunk is not data or len(key) != end:
+                    key = chunk[:end]  # (exactly the head parsed)
+                if not self.pool.heads.resting:
+                    info.kept = self.pool.heads.remember(key, info)
         else:
             self._buffer += data  # the head is not complete yet
             return
