@@ -137,11 +137,12 @@ class Upstream(asyncio.Protocol):
             self.head_len = end = chunk.find(b"\r\n\r\n") + 4
             self._have = 0
             info = self.info
-            if info.length is not None and not self._interims and chunk[:5] == b"HTTP/":
+            heads = self.pool.heads
+            if not heads.resting and info.length is not None and not self._interims:
                 if chunk is not data or len(key) != end:
-                    key = chunk[:end]  # (exactly the head parsed)
-                if not self.pool.heads.resting:
-                    info.kept = self.pool.heads.remember(key, info)
+                    key = chunk[:end]
+                if key[:5] == b"HTTP/":  # (exactly the head parsed)
+                    info.kept = heads.remember(key, info)
         else:
             self._buffer += data  # the head is not complete yet
             return
