@@ -213,3 +213,18 @@ async def test_requests_whose_heads_do_not_repeat_rest_the_lanes_cache(
     assert bytes((await ask(c, "/r0")).body) == b"GET /r0 "
     assert lane.heads.resting == lane.heads.limit * REST - 1
     assert len(backend.seen) == lane.heads.limit + 1
+
+
+async def test_known_heads_whose_bodies_come_apart_are_no_hits(
+    warmed: tuple[Mesh, Client],
+) -> None:
+    """/later-body's head is known but its body comes in a later read (parsed all the same):
+    between answers whose heads never repeat, it must not keep the cache from resting."""
+    m, c = warmed
+    (await ask(c, "/later-body"))
+    (pool,) = [p for client in lane_of(m)._clients.values() for p in client.pools.values()]
+    for i in range(RESPONSE_HEADS):
+        assert bytes((await ask(c, "/later-body")).body) == b"hi"
+        assert (await ask(c, "/unique")).get("x-app") == str(i + 1)
+    assert (len(pool.heads), pool.heads.hits) == (0, 0)
+    assert pool.heads.resting > RESPONSE_HEADS * REST - 4

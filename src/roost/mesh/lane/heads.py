@@ -33,6 +33,9 @@ class _Record(Protocol):
     @property
     def headers(self) -> Sequence[tuple[bytes, bytes]]: ...
 
+    @property
+    def length(self) -> int | None: ...
+
 
 T = TypeVar("T", bound=_Record)
 
@@ -53,7 +56,8 @@ class Heads(dict[bytes, T], Generic[T]):
         super().__init__()
         self.limit = limit
         self.hits = 0
-        """Lookups that found their head, since the cache last started afresh."""
+        """Lookups that found their head with its whole message, since the cache last
+        started afresh."""
         self.resting = 0
         """Messages still to pass before the cache is used again."""
 
@@ -65,14 +69,15 @@ class Heads(dict[bytes, T], Generic[T]):
             return b"", None
         head = data[: data.find(b"\r\n\r\n") + 4]
         known = self.get(head)
-        if known is not None:
-            self.hits += 1
+        if known is not None and len(head) + (known.length or 0) == len(data):
+            self.hits += 1  # (a hit its caller can take: a parse saved)
         return head, known
 
     def remember(self, head: bytes, record: T) -> bool:
-        """Keep ``record`` for ``head``; ``False``: not kept (too big, or resting now)."""
-        if len(head) > HEAD_LIMIT or len(record.headers) > FIELD_LIMIT:
-            return False
+        """Keep ``record`` for ``head``; ``False``: not kept (too big, known already, or
+        the cache starts resting)."""
+        if len(head) > HEAD_LIMIT or len(record.headers) > FIELD_LIMIT or head in self:
+            return False  # (a head known keeps its record: the same bytes say the same)
         if len(self) >= self.limit:
             hits, self.hits = self.hits, 0
             self.clear()
