@@ -39,6 +39,7 @@ ODD = {  # path: what the backend writes, and what it writes 50 ms later
     "/junk": (HI + b"junk\r\n\r\n", b""),  # not even an answer
     "/early-hints": (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + HI, b""),
     "/continue": (b"HTTP/1.1 100 Continue\r\n\r\n", HI),
+    "/continue-sized": (b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n" + HI, b""),
     "/marked": (b"HTTP/1.1 200 OK\r\nl5d-success-class: 0.0\r\nContent-Length: 2\r\n\r\nhi", b""),
     "/close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", b""),
     "/hi": (HI, b""),

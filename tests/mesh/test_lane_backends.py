@@ -203,6 +203,7 @@ async def test_a_retryable_500_is_retried_once(
         pytest.param("/junk", 200, b"hi", id="junk-after-the-answer"),
         pytest.param("/early-hints", 200, b"hi", id="103-early-hints"),
         pytest.param("/continue", 200, b"hi", id="100-continue-apart"),
+        pytest.param("/continue-sized", 200, b"hi", id="100-continue-with-length-0"),
         pytest.param("/marked", 200, b"hi", id="its-own-l5d-success-class"),
         pytest.param("/close", 200, b"ok", id="connection-close"),
         pytest.param("/nominated", 200, b"hi", id="connection-names-a-header"),

@@ -267,7 +267,8 @@ class Upstream(asyncio.Protocol):
         status = parser.get_status_code()
         info = self.info
         if status < 200:  # 100 Continue, 103 Early Hints: the real answer follows
-            if info.framed:  # (no 1xx has content, RFC 9110 15.2; the parser would read one)
+            if info.coded or info.length:  # (no 1xx has content, RFC 9110 15.2; the parser
+                # would read one: a length of 0 is harmless)
                 raise ProtocolError("an interim (1xx) answer with a body", source=self.pool.address)
             self._interims += 1
             self.info = ResponseHead()
