@@ -155,6 +155,22 @@ def launch(
     return body
 
 
+async def agent_event(
+    agent: EmulatedAgent, etype: str, pred: Any = None, timeout: float = 2.0, start: int = 0
+) -> dict[str, Any]:
+    """The first event of type ``etype`` (matching ``pred``) the master sent the agent."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        for e in agent.events[start:]:
+            if e["type"] == etype and (pred is None or pred(e)):
+                return e
+        if loop.time() > deadline:
+            seen = [e["type"] for e in agent.events[start:]]
+            raise AssertionError(f"agent got no {etype} within {timeout} s (got {seen})")
+        await asyncio.sleep(0.02)
+
+
 def fast_config(work_dir: Path, **kw: Any) -> MasterConfig:
     base: dict[str, Any] = dict(
         ip="127.0.0.1",

@@ -14,23 +14,7 @@ import pytest
 
 from roost.cluster.master.server import MasterServer
 from roost.testing.emulated_agent import EmulatedAgent
-from tests.cluster.master.conftest import RawScheduler, task_info
-
-
-async def agent_event(
-    agent: EmulatedAgent, etype: str, pred: Any = None, timeout: float = 2.0, start: int = 0
-) -> dict[str, Any]:
-    """The first event of type ``etype`` (matching ``pred``) the master sent the agent."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        for e in agent.events[start:]:
-            if e["type"] == etype and (pred is None or pred(e)):
-                return e
-        if loop.time() > deadline:
-            seen = [e["type"] for e in agent.events[start:]]
-            raise AssertionError(f"agent got no {etype} within {timeout} s (got {seen})")
-        await asyncio.sleep(0.02)
+from tests.cluster.master.conftest import RawScheduler, agent_event, task_info
 
 
 async def get_json(master: MasterServer, path: str) -> Any:
