@@ -36,6 +36,7 @@ ODD = {  # path: what the backend writes, and what it writes 50 ms later
     "/chunked-ends-later": (CHUNKED + b"2\r\nhi\r\n", b"0\r\n\r\n" + EVIL),  # its end, and more
     "/304-sized": (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 38\r\n\r\n" + PLANTED, b""),
     "/204-sized": (b"HTTP/1.1 204 No Content\r\nContent-Length: 38\r\n\r\n" + PLANTED, b""),
+    "/204-chunked": (b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n", b""),
     "/junk": (HI + b"junk\r\n\r\n", b""),  # not even an answer
     "/early-hints": (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + HI, b""),
     "/continue": (b"HTTP/1.1 100 Continue\r\n\r\n", HI),

@@ -200,6 +200,7 @@ async def test_a_retryable_500_is_retried_once(
         pytest.param("/chunked-ends-later", 200, b"hi", id="a-chunked-end-and-an-answer-later"),
         pytest.param("/304-sized", 304, b"", id="a-304-with-content-length-and-an-answer"),
         pytest.param("/204-sized", 204, b"", id="a-204-with-content-length-and-an-answer"),
+        pytest.param("/204-chunked", 204, b"", id="a-204-said-to-be-chunked"),
         pytest.param("/junk", 200, b"hi", id="junk-after-the-answer"),
         pytest.param("/early-hints", 200, b"hi", id="103-early-hints"),
         pytest.param("/continue", 200, b"hi", id="100-continue-apart"),
@@ -223,6 +224,8 @@ async def test_the_client_gets_the_answer_alone_and_keeps_its_connection(
         assert marks == ["1.0"]  # the router's verdict, alone
         assert r.get("connection") is None  # hop-by-hop: not for the client
         assert r.get("x-secret") is None  # nor what the backend's Connection names
+        if status == 204:  # no content, nothing to frame (RFC 9110 8.6)
+            assert r.get("content-length") is None and r.get("transfer-encoding") is None
         await asyncio.sleep(0.15)  # (what comes after the answer has come)
     for i in range(3):  # the same client connection, and nothing of the extra answer
         await c.send(req(f"/after{i}"))

@@ -353,6 +353,7 @@ _KEEP_ALIVE_ONLY = 2
 _MARKS = {m: f"{SUCCESS_CLASS}: {m}\r\n".encode() for m in ("1.0", "0.0")}
 
 _DROP = frozenset({*(h.encode() for h in HOP_BY_HOP), b"l5d-success-class"})
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 
 
 def _relayed(
@@ -381,6 +382,8 @@ def _relayed(
         if n.lower() == b"connection"
         for t in v.split(b",")
     }
+    if status == 204:  # no content, so nothing to frame (RFC 9110 8.6, 6.1)
+        drop |= _FRAMING
     lines += [n + b": " + v for n, v in info.headers if n.lower() not in drop]
     if info.until_close or closing:
         lines.append(b"Connection: close")

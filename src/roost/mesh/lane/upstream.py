@@ -278,6 +278,8 @@ class Upstream(asyncio.Protocol):
         info.until_close = not (info.framed or status in (204, 304))
         if status in (204, 304):
             info.length = 0  # no body, whatever Content-Length says
+            if status == 204 and info.framed:
+                info.hop = 1  # rebuilt without its framing (RFC 9110 8.6), as the full path
         elif info.length is None and info.framed:
             self._log = []  # chunked: keep its bytes, to find its end if more follows
         info.status = status
