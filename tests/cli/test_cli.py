@@ -282,3 +282,15 @@ def _mesh_setup(tmp_path: Path) -> tuple[Path, int, int, http.server.ThreadingHT
     backend = http.server.ThreadingHTTPServer(("127.0.0.1", backend_port), _Hello)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     return config, router_port, admin_port, backend
+
+
+def test_a_server_command_does_not_load_what_other_commands_need() -> None:
+    """The mesh's idle memory is a target (docs/benchmarks.md): the command line alone must not
+    load rich (help and `roost up` only), the cluster kernel or Marathon."""
+    code = (
+        "import sys, roost.cli.main, roost.mesh.app, roost.mesh.config\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'"
+        " or m.startswith(('roost.cluster', 'roost.marathon', 'roost.chronos'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -23,6 +23,11 @@ LogLevel = Annotated[
 ]
 
 
+def say(message: str) -> None:
+    """A line for the operator on stderr (where a server says it is listening)."""
+    typer.echo(message, err=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)

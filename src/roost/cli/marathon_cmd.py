@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from roost.cli.common import LogLevel, fail, run_async
-from roost.marathon.config import ConfigError, MarathonConfig
+from roost.cli.common import LogLevel, fail, run_async, say
 
 
 def marathon_command(
@@ -57,6 +55,7 @@ def marathon_command(
     log_level: LogLevel = "warning",
 ) -> None:
     """Run the Marathon-compatible orchestrator as a framework of the master."""
+    from roost.marathon.config import ConfigError, MarathonConfig
     from roost.marathon.server import run_marathon
 
     config = MarathonConfig(
@@ -75,5 +74,4 @@ def marathon_command(
         config.validate()
     except ConfigError as e:
         fail(str(e))
-    err = Console(stderr=True)
-    run_async(run_marathon(config, announce=err.print), log_level)
+    run_async(run_marathon(config, announce=say), log_level)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from roost.cli.common import LogLevel, fail, run_async
-from roost.cluster.master.config import ConfigError, MasterConfig, parse_weights
 
 
 def master_command(
@@ -76,6 +75,8 @@ def master_command(
     log_level: LogLevel = "warning",
 ) -> None:
     """Run the master: agent registry, DRF allocator, v1 scheduler API, operator endpoints."""
+    from roost.cluster.master.config import ConfigError, MasterConfig, parse_weights
+
     try:
         config = MasterConfig(
             ip=ip,

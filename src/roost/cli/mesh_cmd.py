@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 
-from roost.cli.common import LogLevel, fail, run_async
+from roost.cli.common import LogLevel, fail, run_async, say
 from roost.core.gc_tuning import freeze_startup_objects
 
 
@@ -52,11 +51,10 @@ def mesh_command(
     except ConfigError as e:
         fail(f"{config}: {e}")
     raw = yaml.safe_load(text)
-    err = Console(stderr=True)
     children = [] if worker else _spawn_workers(config, workers, log_level)
     try:
         run_async(
-            _run(parsed, config.resolve().parent, raw, err.print, workers > 1, worker == 0),
+            _run(parsed, config.resolve().parent, raw, say, workers > 1, worker == 0),
             log_level,
         )
     finally:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from roost.cli.common import LogLevel, fail, run_async
+from roost.cli.common import LogLevel, fail, run_async, say
 from roost.core.gc_tuning import freeze_startup_objects
 
 if TYPE_CHECKING:
@@ -66,8 +65,7 @@ def namerd_command(
             server = NamerdServer.from_config(parsed, base, store=store, ip=ip, port=port)
     except (ValueError, OSError) as e:
         fail(str(e))
-    err = Console(stderr=True)
-    run_async(_run(server, err.print), log_level)
+    run_async(_run(server, say), log_level)
 
 
 def _load(path: Path) -> NamerdConfig:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from roost.cli.common import LogLevel, fail, run_async
-from roost.cluster.master.config import ConfigError, MasterConfig
 from roost.core.gc_tuning import freeze_startup_objects
+
+if TYPE_CHECKING:
+    from roost.cluster.master.config import MasterConfig
 
 
 def up_command(
@@ -44,6 +44,7 @@ def up_command(
     everything."""
     from roost.cluster.agent.config import AgentConfig
     from roost.cluster.agent.config import ConfigError as AgentConfigError
+    from roost.cluster.master.config import ConfigError, MasterConfig
 
     try:
         mconf = MasterConfig(ip=ip, port=master_port, work_dir=work_dir / "master")
@@ -66,6 +67,9 @@ def up_command(
 
 async def _up(mconf: MasterConfig, aconf: object, marathon_port: int) -> None:
     # imported here: `roost <any command>` should not pay for the master and Marathon
+    from rich.console import Console
+    from rich.table import Table
+
     from roost.cluster.agent.config import AgentConfig
     from roost.cluster.agent.server import AgentServer
     from roost.cluster.master.server import MasterServer
