@@ -128,9 +128,13 @@ def test_roost_up_runs_a_task_and_sigterm_leaves_no_process_behind(tmp_path: Pat
                 if p.info["cmdline"] and p.info["cmdline"][-1:] == [marker] and p.pid != os.getpid()
             ]
 
+        def states() -> list[str]:
+            state = up.get("/master/state").json()
+            return [t["state"] for f in state["frameworks"] for t in f["tasks"]]
+
         wait_until(lambda: sleeper(), timeout=30)
-        state = up.get("/master/state").json()
-        assert [t["state"] for f in state["frameworks"] for t in f["tasks"]] == ["TASK_RUNNING"]
+        # (RUNNING follows the process's start once run-task has acknowledged STARTING)
+        wait_until(lambda: states() == ["TASK_RUNNING"], timeout=30)
         assert up.terminate() == 0
         assert "roost is up" in up.log.read_text()
         wait_until(lambda: not sleeper(), timeout=10)

@@ -149,7 +149,11 @@ async def test_created_app_runs_on_the_agent_until_delete_app_kills_it(
     with pytest.raises(NotFoundError):
         await call(marathon.get_app, "/web")
     await agent_runs(env, set())
-    assert await call(marathon.list_tasks) == []
+
+    async def no_tasks() -> bool:  # (the instance goes when TASK_KILLED reaches Marathon)
+        return await call(marathon.list_tasks) == []
+
+    await eventually(no_tasks, timeout=SETTLE)
 
 
 async def test_list_apps_tasks_and_endpoints_filter_and_pair_ports(

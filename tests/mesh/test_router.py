@@ -186,9 +186,10 @@ async def test_a_discovery_outage_keeps_traffic_on_the_last_known_endpoints(
 
 
 async def test_max_concurrent_requests_sheds_load_with_503(tmp_path: FilePath) -> None:
-    release = asyncio.Event()
+    release, entered = asyncio.Event(), asyncio.Event()
 
     async def slow(req: Request) -> Response:
+        entered.set()
         await release.wait()
         return Response(200, Headers(), b"slow")
 
@@ -207,7 +208,7 @@ async def test_max_concurrent_requests_sheds_load_with_503(tmp_path: FilePath) -
         url = f"http://{m.servers[0].address}/"
         async with httpx.AsyncClient(headers={"Host": "slow"}, timeout=10) as plain:
             first = asyncio.create_task(plain.get(url))
-            await asyncio.sleep(0.2)  # the first request holds the only slot
+            await asyncio.wait_for(entered.wait(), 5)  # the first request holds the only slot
             shed = await plain.get(url)  # a plain HTTP client sees the NACK as it is
             assert shed.status_code == 503 and "finagle-http-nack" in shed.headers
             release.set()

@@ -152,7 +152,13 @@ async def test_a_sampled_request_is_a_server_span_and_a_client_span_of_one_trace
     sent = extract(world.seen[-1].headers)
     assert sent is not None and sent.sampled is True
     assert f"{sent.span_id:016x}" == client["id"] and f"{sent.trace_id:016x}" == client["traceId"]
-    assert world.mesh is not None and zipkin_metrics(world.mesh)["spans_sent"] == 2
+    # (counted when the collector's 202 is read, after it has stored the spans)
+    m = world.mesh
+    assert m is not None
+    deadline = time.monotonic() + 5
+    while zipkin_metrics(m).get("spans_sent", 0) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert zipkin_metrics(m)["spans_sent"] == 2
 
 
 async def test_an_incoming_unsampled_trace_stays_unsampled(world: World) -> None:
@@ -247,7 +253,7 @@ async def test_a_collector_that_is_down_neither_fails_nor_slows_requests(
             assert (await world.send()).status == 200
             slowest = max(slowest, time.monotonic() - start)
             await asyncio.sleep(FLUSH / 5)  # posts are attempted while requests flow
-        assert slowest < 0.25, slowest  # a post to the hanging collector takes 1 s
+        assert slowest < 0.75, slowest  # a post to the hanging collector takes 1 s
         deadline = time.monotonic() + 5
         while zipkin_metrics(m).get("send_failures", 0) < 1 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)

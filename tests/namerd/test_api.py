@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -113,6 +114,14 @@ async def test_bad_input_is_a_specific_error(
     assert (await namerd.get("/api/1/dtabs")).json() == []  # nothing stored
 
 
+async def _first_line(seen: list[Any], task: asyncio.Task[None]) -> None:
+    for _ in range(250):
+        if seen or task.done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the watch streamed nothing within 5 s")
+
+
 async def test_watch_streams_each_distinct_change(namerd: httpx.AsyncClient) -> None:
     await namerd.put("/api/1/dtabs/w", content="/a=>/b", headers=DTAB)
     seen: list[str] = []
@@ -126,7 +135,7 @@ async def test_watch_streams_each_distinct_change(namerd: httpx.AsyncClient) -> 
                     return
 
     task = asyncio.create_task(watch())
-    await asyncio.sleep(0.2)
+    await _first_line(seen, task)  # watching: changes from here on are streamed
     await namerd.put("/api/1/dtabs/w", content="/a=>/c", headers=DTAB)
     await namerd.put("/api/1/dtabs/w", content="/a => /c", headers=DTAB)  # same dtab: skipped
     await namerd.put("/api/1/dtabs/w", content="/a=>/d", headers=DTAB)
@@ -146,7 +155,7 @@ async def test_the_namespace_list_can_be_watched(namerd: httpx.AsyncClient) -> N
                     return
 
     task = asyncio.create_task(watch())
-    await asyncio.sleep(0.2)
+    await _first_line(seen, task)  # watching: changes from here on are streamed
     await namerd.put("/api/1/dtabs/b", content="/a=>/b", headers=DTAB)
     await namerd.put("/api/1/dtabs/b", content="/a=>/c", headers=DTAB)  # same names: no line
     await namerd.delete("/api/1/dtabs/a")

@@ -121,9 +121,10 @@ async def test_every_attempt_carries_its_own_span_id_in_one_trace(servers: list[
 
 async def test_nacks_from_a_full_server_are_requeued_to_another(servers: list[Server]) -> None:
     reg = MetricsRegistry()
-    release = asyncio.Event()
+    release, entered = asyncio.Event(), asyncio.Event()
 
     async def busy(req: Request) -> Response:
+        entered.set()
         await release.wait()
         return Response(200, Headers([("x-server", "busy")]), b"")
 
@@ -137,13 +138,15 @@ async def test_nacks_from_a_full_server_are_requeued_to_another(servers: list[Se
         rng=random.Random(1),
     )
     blocker = asyncio.create_task(web(Request("GET", "/")))
-    await asyncio.sleep(0.05)  # whichever server got it: make sure "full" is occupied
-    if full.requests == 0:
+    occupied = asyncio.create_task(entered.wait())
+    # whichever server got it: make sure "full" is occupied
+    await asyncio.wait({blocker, occupied}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    blocker2 = None
+    if not entered.is_set():  # (the first went to "spare"; round robin sends this one on)
         blocker2 = asyncio.create_task(web(Request("GET", "/")))
-        await asyncio.sleep(0.05)
-    else:
-        blocker2 = None
-    answers = [(await web(Request("GET", "/"))).headers["x-server"] for _ in range(10)]
+    await asyncio.wait_for(occupied, 5)
+    async with asyncio.timeout(10):
+        answers = [(await web(Request("GET", "/"))).headers["x-server"] for _ in range(10)]
     assert answers == ["spare"] * 10
     assert flat_json(reg)["clnt/web/failures"] == 0
     release.set()
