@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -72,14 +73,22 @@ async def test_agent_resubscribes_after_master_restart_with_its_running_task(
 async def test_unacknowledged_updates_are_resent_after_resubscribing(master, agent: AgentServer):
     master.run_task("slow", "exec sleep 30")
     starting = await master.wait_for_update("slow", "TASK_STARTING")
+    # restart() refuses the old stream's calls before it first yields, and keeps master.calls:
+    # what is recorded after this mark came over the new stream.
+    mark = len(master.calls)
     await master.restart()
     await master.eventually(lambda: len(master.subscribes) == 2)
     # The task is reported with the update in flight (STARTING), not the queued RUNNING.
     reported = master.subscribes[1]["subscribe"]["tasks"]
     assert [t["status"]["state"] for t in reported] == ["TASK_STARTING"]
     assert reported[0]["status"]["uuid"] == starting["uuid"]
-    await master.eventually(lambda: bool(master.updates("slow")))
-    assert master.updates("slow")[0]["uuid"] == starting["uuid"]
+
+    def resent() -> list[dict[str, Any]]:
+        return [c["update"]["status"] for c in master.calls[mark:] if c["type"] == "UPDATE"]
+
+    await master.eventually(lambda: bool(resent()))
+    assert resent()[0]["task_id"] == {"value": "slow"}
+    assert resent()[0]["uuid"] == starting["uuid"]
     master.ack(starting)
     await master.wait_for_update("slow", "TASK_RUNNING")
 

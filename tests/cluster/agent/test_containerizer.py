@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,16 @@ async def eventually_gone(pids: list[int], timeout: float = 3.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+async def eventually_true(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``check`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.02)
+    return check()
 
 
 async def test_shell_command_logs_to_sandbox_stdout_and_stderr(
@@ -221,11 +231,15 @@ async def test_kill_escalates_to_sigkill_after_the_grace_period(
 
 async def test_kill_reaches_grandchildren(cz: Containerizer, tmp_path: Path) -> None:
     c = await cz.launch(spec(tmp_path, "sleep 100 & sleep 100 & wait"))
-    await asyncio.sleep(0.2)
-    kids = [p.pid for p in psutil.Process(c.pid).children(recursive=True)]
-    assert len(kids) == 2
+
+    def kids() -> list[int]:
+        return [p.pid for p in psutil.Process(c.pid).children(recursive=True)]
+
+    # The shell forks the sleeps after launch() returns, as soon as it gets to run.
+    assert await eventually_true(lambda: len(kids()) == 2), kids()
+    grandchildren = kids()
     await c.kill(grace_period=2)
-    assert await eventually_gone([c.pid, *kids])
+    assert await eventually_gone([c.pid, *grandchildren])
 
 
 async def test_processes_left_behind_are_killed_when_the_task_ends(
@@ -326,8 +340,9 @@ async def test_task_runs_inside_its_cgroup_with_cpu_limits(
     )
     c = await cz_cgroups.launch(spec(tmp_path, command, cpus=0.25, mem_mb=64))
     assert c.cgroup is not None
-    await asyncio.sleep(0.05)
-    assert c.pid in c.cgroup.pids()
+    cgroup = c.cgroup
+    # A shell command joins its cgroup itself (the roost-join prelude), after launch() returns.
+    assert await eventually_true(lambda: c.pid in cgroup.pids()), cgroup.pids()
     cpu = c.cgroup.paths.get("cpu")
     if cpu is not None and c.cgroup.version == 1:
         assert (cpu / "cpu.cfs_quota_us").read_text().strip() == "25000"

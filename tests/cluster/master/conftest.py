@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,13 @@ async def agent_event(
             seen = [e["type"] for e in agent.events[start:]]
             raise AssertionError(f"agent got no {etype} within {timeout} s (got {seen})")
         await asyncio.sleep(0.02)
+
+
+async def until(pred: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``pred`` (any condition on recorded or master state) until it holds."""
+    async with asyncio.timeout(timeout):
+        while not pred():
+            await asyncio.sleep(0.02)
 
 
 def fast_config(work_dir: Path, **kw: Any) -> MasterConfig:

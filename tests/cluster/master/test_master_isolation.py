@@ -11,7 +11,7 @@ import httpx
 
 from roost.cluster.master.server import MasterServer
 from roost.testing.emulated_agent import EmulatedAgent
-from tests.cluster.master.conftest import RawScheduler, fast_config, launch, task_info
+from tests.cluster.master.conftest import RawScheduler, fast_config, launch, task_info, until
 
 
 async def _state(master: MasterServer) -> dict[str, Any]:
@@ -19,12 +19,6 @@ async def _state(master: MasterServer) -> dict[str, Any]:
         resp = await c.get(f"http://{master.address}/master/state")
     assert resp.status_code == 200
     return dict(resp.json())
-
-
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not pred():
-            await asyncio.sleep(0.02)
 
 
 async def test_same_task_id_in_two_frameworks_stays_apart(master: MasterServer) -> None:
@@ -89,7 +83,7 @@ async def test_torn_down_framework_tasks_are_shut_down_when_agent_returns(
     back.agent_id, back.tasks = agent.agent_id, agent.tasks
     await back.start()
     try:
-        await _until(lambda: any(e["type"] == "SHUTDOWN_FRAMEWORK" for e in back.events))
+        await until(lambda: any(e["type"] == "SHUTDOWN_FRAMEWORK" for e in back.events))
         slave = (await _state(master))["slaves"][0]
         assert slave["used_resources"]["cpus"] == 0
     finally:
@@ -247,7 +241,7 @@ async def test_unreachable_agents_stay_unreachable_across_a_master_restart(tmp_p
     agent = EmulatedAgent(server.address, answer_pings=False)
     await agent.start()
     assert server.master is not None
-    await _until(
+    await until(
         lambda: (
             server.master is not None
             and server.master.agents[agent.agent_id or ""].unreachable_time is not None
